@@ -1,0 +1,102 @@
+/* Broker configuration: Kafka's key names, Apache Kafka 4.3's defaults except where DESIGN.md's
+ * defaults table differs. Sources in order of precedence: --override key=value, the properties
+ * file, the embedded defaults. */
+#ifndef QUIRE_BROKER_CONFIG_H
+#define QUIRE_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_LISTENERS_MAX 8
+
+enum security_protocol { SECPROTO_PLAINTEXT, SECPROTO_SSL, SECPROTO_SASL_PLAINTEXT, SECPROTO_SASL_SSL };
+
+struct config_listener {
+  char name[64];                    /* listener name, e.g. "PLAINTEXT" */
+  enum security_protocol protocol;  /* from listener.security.protocol.map */
+  char host[256];                   /* "" means all interfaces */
+  int port;                         /* 0 means an ephemeral port chosen at bind time */
+};
+
+struct config {
+  int32_t node_id;
+  char cluster_id[64];              /* "" unless cluster.id is set */
+  bool role_broker, role_controller; /* process.roles */
+  struct config_listener listeners[CONFIG_LISTENERS_MAX];
+  int listener_count;
+  /* advertised.listeners; defaults to listeners */
+  struct config_listener advertised[CONFIG_LISTENERS_MAX];
+  int advertised_count;
+  char **log_dirs;                  /* log.dirs (falls back to log.dir) */
+  int log_dir_count;
+  int32_t socket_request_max_bytes; /* socket.request.max.bytes */
+  char log_level[16];               /* log.level: DEBUG, INFO, WARN, ERROR */
+  /* Frequently used values, parsed once (config_get and config_get_int64 reach every key). */
+  char inter_broker_listener[64];   /* inter.broker.listener.name, else the name of a listener
+                                       using security.inter.broker.protocol; "" if none */
+  int32_t message_max_bytes;        /* message.max.bytes */
+  int32_t num_partitions;           /* num.partitions */
+  int16_t default_replication_factor; /* default.replication.factor */
+  bool auto_create_topics_enable;   /* auto.create.topics.enable */
+  int32_t max_connections;          /* max.connections */
+  int32_t max_connections_per_ip;   /* max.connections.per.ip */
+  int64_t connections_max_idle_ms;  /* connections.max.idle.ms */
+  int32_t queued_max_requests;      /* queued.max.requests */
+  int32_t sasl_server_max_receive_size; /* sasl.server.max.receive.size */
+  int32_t num_network_threads, num_io_threads;
+  int32_t log_segment_bytes;        /* log.segment.bytes */
+  int64_t log_retention_ms;         /* log.retention.ms, else .minutes, else .hours; -1 = forever */
+  int64_t log_retention_bytes;      /* log.retention.bytes; -1 = unlimited */
+  int64_t log_retention_check_interval_ms;
+  int64_t log_roll_ms;              /* log.roll.ms, else log.roll.hours */
+  int64_t log_flush_interval_messages;
+  int64_t log_flush_interval_ms;    /* log.flush.interval.ms, else log.flush.scheduler.interval.ms */
+  /* every key/value seen, for handlers that report configs later */
+  char **keys, **values;
+  int entry_count;
+};
+
+/* Fills cfg from the embedded defaults, then the file (path may be NULL), then overrides
+ * ("key=value" strings). On a bad value returns -1 with a message naming the key in err. */
+int config_load(struct config *cfg, const char *path, char *const *overrides, int override_count,
+                char *err, int err_size);
+void config_free(struct config *cfg);
+/* The value of any key as given (file or override) or its default; NULL when unknown, and also
+ * for a known key that is unset and has no default (Kafka's null, e.g. log.retention.ms). */
+const char *config_get(const struct config *cfg, const char *key);
+/* Whether key was given in the file or an override. */
+bool config_is_set(const struct config *cfg, const char *key);
+/* config_get parsed as an integer (int, long or short keys) or a boolean; -1 when the key is
+ * unknown, null or not of that type. */
+int config_get_int64(const struct config *cfg, const char *key, int64_t *out);
+int config_get_bool(const struct config *cfg, const char *key, bool *out);
+
+/* The table of known keys, for DescribeConfigs and friends. */
+enum config_type {
+  CONFIG_INT, CONFIG_LONG, CONFIG_SHORT, CONFIG_DOUBLE, CONFIG_BOOL, CONFIG_STRING, CONFIG_LIST,
+  CONFIG_PASSWORD, CONFIG_LISTENERS, CONFIG_PROTOCOL_MAP
+};
+struct config_key {
+  const char *name;
+  enum config_type type;
+  const char *default_value; /* NULL: no default (Kafka's null) */
+  int64_t min, max;          /* range of numeric types */
+  const char *choices;       /* comma-separated allowed values (case-insensitive), or NULL */
+};
+int config_key_count(void);
+const struct config_key *config_key_at(int index);
+const struct config_key *config_key_find(const char *name);
+/* Validates one value against its key's type, range and choices; on failure writes a message
+ * naming the key and the value. */
+int config_value_check(const struct config_key *key, const char *value, char *err, int err_size);
+/* A Kafka id (cluster.id, directory.id): 22 characters of URL-safe base64. */
+bool config_id_valid(const char *id);
+
+/* Java-properties text (comments # and !, key=value / key: value / key value, backslash escapes
+ * and line continuations) into malloc'd parallel arrays; a later duplicate key replaces an earlier
+ * one. Returns 0 or -1 (out of memory). */
+int config_props_parse(const char *text, size_t size, char ***keys, char ***values, int *count);
+void config_props_free(char **keys, char **values, int count);
+
+#endif

@@ -1,0 +1,758 @@
+#!/usr/bin/env python3
+"""Generates Quire's message codec from the schema files.
+
+    cgen.py --out DIR [--check] SCHEMA...
+
+Writes into DIR: messages.h (every struct and function), msg_<schema>.c per schema file,
+msg_table.c (the API table), msg_fill.h / msg_fill.c (test-only fillers used by the round-trip
+tests). With --check, only parses and validates.
+
+Every version test is resolved into a plain `if (version >= N)`; decoders check every count
+against the bytes left before allocating from the request's arena, never call malloc and never
+assert on input.
+"""
+import argparse
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from schema import (PRIMITIVES, INTEGERS, VERSION_MAX, Api, Message, SchemaError,  # noqa: E402
+                    Versions, parse, resolve)
+
+C_KEYWORDS = set('''auto break case char const continue default do double else enum extern float
+for goto if inline int long register restrict return short signed sizeof static struct switch
+typedef union unsigned void volatile while bool true false'''.split())
+
+
+def snake(name):
+    s = re.sub(r'([a-z0-9])([A-Z])', r'\1_\2', name)
+    s = re.sub(r'([A-Z]+)([A-Z][a-z])', r'\1_\2', s)
+    return s.lower()
+
+
+def field_cname(f):
+    n = snake(f.name)
+    return n + '_' if n in C_KEYWORDS else n
+
+
+class Gen:
+    """Code for one message: its structs and functions."""
+
+    def __init__(self, msg):
+        self.msg = msg
+        self.cname = 'msg_' + snake(msg.name)
+        self.names = {}
+        for s in msg.structs:
+            if s is msg.root:
+                cn = self.cname
+            else:
+                short = s.name
+                for prefix in (msg.name, msg.api_name or ''):
+                    if prefix and short.startswith(prefix) and len(short) > len(prefix):
+                        short = short[len(prefix):]
+                        break
+                cn = self.cname + '_' + snake(short)
+            if cn in self.names.values():
+                cn = self.cname + '_' + snake(s.name)
+            self.names[id(s)] = cn
+        for s in msg.structs:
+            for f in s.fields:
+                f.cname = field_cname(f)
+                if f.cname == 'unknown_tags':
+                    raise SchemaError('%s: field name %s is reserved' % (f.where, f.name))
+                if f.is_struct and not f.is_array and not f.nullable.empty() and f.default != 'null':
+                    raise SchemaError('%s: a nullable struct must default to null' % f.where)
+
+    @property
+    def flexible(self):
+        return not self.msg.flexible.intersect(self.msg.versions).empty()
+
+    def sname(self, struct):
+        return self.names[id(struct)]
+
+    # ---- version conditions ----
+
+    def cond(self, vers):
+        """A C expression true for the versions of vers within the message's range."""
+        v = vers.intersect(self.msg.versions)
+        if v.empty():
+            return 'false'
+        parts = []
+        if v.lo > self.msg.versions.lo:
+            parts.append('version >= %d' % v.lo)
+        if v.hi < self.msg.versions.hi:
+            parts.append('version <= %d' % v.hi)
+        return ' && '.join(parts) if parts else 'true'
+
+    def flex_expr(self):
+        return self.cond(self.msg.flexible)
+
+    def compact(self, f):
+        return 'false' if f.flex_never else 'flex'
+
+    def nullable(self, f):
+        return self.cond(f.nullable)
+
+    # ---- declarations ----
+
+    def elem_ctype(self, f):
+        if f.is_struct:
+            return 'struct ' + self.sname(f.struct)
+        return PRIMITIVES[f.elem][0]
+
+    def member(self, f):
+        if f.is_array:
+            return 'struct {\n    int32_t count; /* -1 when null */\n    %s *items;\n  } %s;' % (
+                self.elem_ctype(f), f.cname)
+        if f.is_struct and not f.nullable.empty():
+            return '%s *%s; /* NULL when null */' % (self.elem_ctype(f), f.cname)
+        return '%s %s;' % (self.elem_ctype(f), f.cname)
+
+    def declare(self, out):
+        for s in self.msg.structs:
+            out.append('struct %s {' % self.sname(s))
+            for f in s.fields:
+                note = ' /* tag %d */' % f.tag if f.tag is not None else ''
+                out.append('  ' + self.member(f) + note)
+            if self.flexible:
+                out.append('  struct wire_tags unknown_tags;')
+            if not s.fields and not self.flexible:
+                out.append('  char empty_; /* no fields at any version */')
+            out.append('};')
+            out.append('void %s_init(struct %s *m);' % (self.sname(s), self.sname(s)))
+            out.append('')
+        cn = self.cname
+        out.append('int %s_decode(struct %s *m, struct wire_reader *r, int16_t version);' % (cn, cn))
+        out.append('int %s_encode(const struct %s *m, struct wire_writer *w, int16_t version);' % (cn, cn))
+        out.append('size_t %s_size(const struct %s *m, int16_t version);' % (cn, cn))
+        out.append('')
+
+    # ---- defaults ----
+
+    def int_literal(self, ctype, text):
+        v = int(text, 0)
+        if ctype == 'int64':
+            if v == -2**63:
+                return 'INT64_MIN'
+            return 'INT64_C(%d)' % v
+        if ctype == 'int32' and v == -2**31:
+            return 'INT32_MIN'
+        if ctype == 'uint32':
+            return '%dU' % v
+        return str(v)
+
+    def default_value(self, f):
+        """C expression of a scalar primitive's default (None for struct/array fields)."""
+        d = f.default
+        if f.elem in INTEGERS:
+            return self.int_literal(f.elem, d) if d is not None else '0'
+        if f.elem == 'bool':
+            return d if d is not None else 'false'
+        if f.elem == 'float64':
+            return repr(float(d)) if d is not None else '0.0'
+        return None
+
+    def not_default(self, f, lv):
+        d = f.default
+        if f.is_array:
+            return '%s.count >= 0' % lv if d == 'null' else '%s.count != 0' % lv
+        if f.is_struct:
+            if not f.nullable.empty():
+                return '%s != NULL' % lv
+            return '!%s_is_default(&%s, version)' % (self.sname(f.struct), lv)
+        if f.elem == 'string':
+            if d == 'null':
+                return '%s.len >= 0' % lv
+            if d is not None and d != '""':
+                return '!wire_str_eq(%s, %s)' % (lv, d)
+            return '%s.len != 0' % lv
+        if f.elem in ('bytes', 'records'):
+            return '%s.len >= 0' % lv if d == 'null' else '%s.len != 0' % lv
+        if f.elem == 'uuid':
+            return '!msg_uuid_is_zero(&%s)' % lv
+        return '%s != %s' % (lv, self.default_value(f))
+
+    def init_body(self, s, out):
+        for f in s.fields:
+            lv = 'm->' + f.cname
+            if f.is_array:
+                if f.default == 'null':
+                    out.append('  %s.count = -1;' % lv)
+            elif f.is_struct:
+                if f.nullable.empty():
+                    out.append('  %s_init(&%s);' % (self.sname(f.struct), lv))
+            elif f.elem == 'string':
+                if f.default == 'null':
+                    out.append('  %s = (struct wire_str){NULL, -1};' % lv)
+                elif f.default not in (None, '""'):
+                    out.append('  %s = (struct wire_str){%s, %d};' % (lv, f.default, len(f.default) - 2))
+                else:
+                    out.append('  %s = (struct wire_str){"", 0};' % lv)
+            elif f.elem in ('bytes', 'records'):
+                if f.default == 'null':
+                    out.append('  %s = (struct wire_bytes){NULL, -1};' % lv)
+            elif f.elem != 'uuid':
+                dv = self.default_value(f)
+                if dv not in ('0', 'false', '0.0'):
+                    out.append('  %s = %s;' % (lv, dv))
+
+    # ---- decode ----
+
+    def elem_min_size(self, f):
+        if f.is_struct:
+            return '%s_min_size(version)' % self.sname(f.struct)
+        size = PRIMITIVES[f.elem][1]
+        if size is not None:
+            return str(size)
+        return '(size_t)(flex ? 1 : %d)' % (2 if f.elem == 'string' else 4)
+
+    def read_scalar(self, f, lv, rd, ind, out):
+        e = f.elem
+        if f.is_struct:
+            sn = self.sname(f.struct)
+            if f.nullable.empty():
+                out.append(ind + 'MSG_TRY(%s_read(&%s, %s, version));' % (sn, lv, rd))
+                return
+            out.append(ind + '{')
+            out.append(ind + '  int8_t present = 1;')
+            out.append(ind + '  if (%s) MSG_TRY(wire_read_i8(%s, &present));' % (self.nullable(f), rd))
+            out.append(ind + '  %s = NULL;' % lv)
+            out.append(ind + '  if (present >= 0) {')
+            out.append(ind + '    %s = wire_arena_alloc(%s->arena, sizeof(*%s));' % (lv, rd, lv))
+            out.append(ind + '    if (%s == NULL) return WIRE_ELIMIT;' % lv)
+            out.append(ind + '    MSG_TRY(%s_read(%s, %s, version));' % (sn, lv, rd))
+            out.append(ind + '  }')
+            out.append(ind + '}')
+        elif e == 'string':
+            out.append(ind + 'MSG_TRY(wire_read_str(%s, &%s, %s, %s));' % (rd, lv, self.compact(f), self.nullable(f)))
+        elif e in ('bytes', 'records'):
+            out.append(ind + 'MSG_TRY(wire_read_bytes(%s, &%s, flex, %s));' % (rd, lv, self.nullable(f)))
+        else:
+            fn = {'int8': 'i8', 'int16': 'i16', 'int32': 'i32', 'int64': 'i64', 'uint16': 'u16',
+                  'uint32': 'u32', 'float64': 'f64', 'bool': 'bool', 'uuid': 'uuid'}[e]
+            out.append(ind + 'MSG_TRY(wire_read_%s(%s, &%s));' % (fn, rd, lv))
+
+    def read_field(self, f, rd, ind, out):
+        lv = 'm->' + f.cname
+        if not f.is_array:
+            self.read_scalar(f, lv, rd, ind, out)
+            return
+        out.append(ind + 'MSG_TRY(wire_read_array_len(%s, &%s.count, flex, %s, %s));' % (
+            rd, lv, self.nullable(f), self.elem_min_size(f)))
+        out.append(ind + 'if (%s.count > 0) {' % lv)
+        out.append(ind + '  %s.items = wire_arena_alloc_array(%s->arena, (size_t)%s.count, sizeof(*%s.items));' % (lv, rd, lv, lv))
+        out.append(ind + '  if (%s.items == NULL) return WIRE_ELIMIT;' % lv)
+        out.append(ind + '  for (int32_t i = 0; i < %s.count; i++) {' % lv)
+        elem = ElemView(f)
+        self.read_scalar(elem, lv + '.items[i]', rd, ind + '    ', out)
+        out.append(ind + '  }')
+        out.append(ind + '}')
+
+    # ---- encode ----
+
+    def write_scalar(self, f, lv, ind, out):
+        e = f.elem
+        if f.is_struct:
+            sn = self.sname(f.struct)
+            if f.nullable.empty():
+                out.append(ind + '%s_write(&%s, w, version);' % (sn, lv))
+                return
+            nl = self.nullable(f)
+            out.append(ind + 'if (%s) wire_write_i8(w, %s == NULL ? -1 : 1);' % (nl, lv))
+            out.append(ind + 'if (%s != NULL) {' % lv)
+            out.append(ind + '  %s_write(%s, w, version);' % (sn, lv))
+            out.append(ind + '} else if (!(%s)) {' % nl)
+            out.append(ind + '  struct %s empty;' % sn)
+            out.append(ind + '  %s_init(&empty);' % sn)
+            out.append(ind + '  %s_write(&empty, w, version);' % sn)
+            out.append(ind + '}')
+        elif e == 'string':
+            out.append(ind + 'wire_write_str(w, %s, %s, %s);' % (lv, self.compact(f), self.nullable(f)))
+        elif e in ('bytes', 'records'):
+            out.append(ind + 'wire_write_bytes(w, %s, flex, %s);' % (lv, self.nullable(f)))
+        elif e == 'uuid':
+            out.append(ind + 'wire_write_uuid(w, &%s);' % lv)
+        else:
+            fn = {'int8': 'i8', 'int16': 'i16', 'int32': 'i32', 'int64': 'i64', 'uint16': 'u16',
+                  'uint32': 'u32', 'float64': 'f64', 'bool': 'bool'}[e]
+            out.append(ind + 'wire_write_%s(w, %s);' % (fn, lv))
+
+    def write_field(self, f, ind, out):
+        lv = 'm->' + f.cname
+        if not f.is_array:
+            self.write_scalar(f, lv, ind, out)
+            return
+        out.append(ind + 'wire_write_array_len(w, %s.count, flex, %s);' % (lv, self.nullable(f)))
+        out.append(ind + 'for (int32_t i = 0; i < %s.count; i++) {' % lv)
+        self.write_scalar(ElemView(f), lv + '.items[i]', ind + '  ', out)
+        out.append(ind + '}')
+
+    # ---- size ----
+
+    def size_scalar(self, f, lv, acc, ind, out):
+        e = f.elem
+        if f.is_struct:
+            sn = self.sname(f.struct)
+            if f.nullable.empty():
+                out.append(ind + '%s += %s_measure(&%s, version);' % (acc, sn, lv))
+                return
+            nl = self.nullable(f)
+            out.append(ind + 'if (%s) %s += 1;' % (nl, acc))
+            out.append(ind + 'if (%s != NULL) {' % lv)
+            out.append(ind + '  %s += %s_measure(%s, version);' % (acc, sn, lv))
+            out.append(ind + '} else if (!(%s)) {' % nl)
+            out.append(ind + '  struct %s empty;' % sn)
+            out.append(ind + '  %s_init(&empty);' % sn)
+            out.append(ind + '  %s += %s_measure(&empty, version);' % (acc, sn))
+            out.append(ind + '}')
+        elif e == 'string':
+            out.append(ind + '%s += wire_str_size(%s, %s, %s);' % (acc, lv, self.compact(f), self.nullable(f)))
+        elif e in ('bytes', 'records'):
+            out.append(ind + '%s += wire_bytes_size(%s, flex, %s);' % (acc, lv, self.nullable(f)))
+        else:
+            out.append(ind + '%s += %d;' % (acc, PRIMITIVES[e][1]))
+
+    def size_field(self, f, acc, ind, out):
+        lv = 'm->' + f.cname
+        if not f.is_array:
+            self.size_scalar(f, lv, acc, ind, out)
+            return
+        out.append(ind + '%s += wire_array_len_size(%s.count, flex, %s);' % (acc, lv, self.nullable(f)))
+        fixed = None if f.is_struct else PRIMITIVES[f.elem][1]
+        if fixed is not None:
+            out.append(ind + 'if (%s.count > 0) %s += (size_t)%s.count * %d;' % (lv, acc, lv, fixed))
+            return
+        out.append(ind + 'for (int32_t i = 0; i < %s.count; i++) {' % lv)
+        self.size_scalar(ElemView(f), lv + '.items[i]', acc, ind + '  ', out)
+        out.append(ind + '}')
+
+    # ---- per-struct functions ----
+
+    def min_sizes(self, s):
+        """Smallest wire size of struct s at each version of the message."""
+        sizes = []
+        for v in range(self.msg.versions.lo, self.msg.versions.hi + 1):
+            flex = self.msg.flexible.contains(v)
+            n = 1 if flex else 0
+            for f in s.fields:
+                if not f.versions.contains(v) or f.tag is not None:
+                    continue
+                if f.is_array:
+                    n += 1 if flex else 4
+                elif f.is_struct:
+                    n += 1 if f.nullable.contains(v) else self.min_sizes(f.struct)[v - self.msg.versions.lo]
+                elif f.elem == 'string':
+                    n += 1 if flex and not f.flex_never else 2
+                elif f.elem in ('bytes', 'records'):
+                    n += 1 if flex else 4
+                else:
+                    n += PRIMITIVES[f.elem][1]
+            sizes.append(n)
+        return sizes
+
+    def in_arrays(self):
+        used = set()
+        for s in self.msg.structs:
+            for f in s.fields:
+                if f.is_array and f.is_struct:
+                    used.add(id(f.struct))
+        return used
+
+    def define(self, out):
+        msg = self.msg
+        arrays = self.in_arrays()
+        for s in msg.structs:
+            sn = self.sname(s)
+            out.append('static int %s_read(struct %s *m, struct wire_reader *r, int16_t version);' % (sn, sn))
+            out.append('static void %s_write(const struct %s *m, struct wire_writer *w, int16_t version);' % (sn, sn))
+            out.append('static size_t %s_measure(const struct %s *m, int16_t version);' % (sn, sn))
+            if s.used_tagged:
+                out.append('static bool %s_is_default(const struct %s *m, int16_t version);' % (sn, sn))
+        out.append('')
+        for s in msg.structs:
+            sn = self.sname(s)
+            fields = [f for f in s.fields if f.tag is None]
+            tagged = sorted([f for f in s.fields if f.tag is not None], key=lambda f: f.tag)
+            # init
+            out.append('void %s_init(struct %s *m) {' % (sn, sn))
+            out.append('  memset(m, 0, sizeof(*m));')
+            self.init_body(s, out)
+            out.append('}')
+            out.append('')
+            if id(s) in arrays:
+                sizes = self.min_sizes(s)
+                out.append('static size_t %s_min_size(int16_t version) {' % sn)
+                out.append('  static const uint16_t sizes[%d] = {%s};' % (len(sizes), ', '.join(map(str, sizes))))
+                out.append('  return sizes[version - %d];' % msg.versions.lo)
+                out.append('}')
+                out.append('')
+            flex_line = '  const bool flex = %s;' % self.flex_expr()
+            # read
+            out.append('static int %s_read(struct %s *m, struct wire_reader *r, int16_t version) {' % (sn, sn))
+            out.append(flex_line)
+            out.append('  (void)flex;')
+            out.append('  %s_init(m);' % sn)
+            for f in fields:
+                c = self.cond(f.versions)
+                if c == 'true':
+                    self.read_field(f, 'r', '  ', out)
+                else:
+                    out.append('  if (%s) {' % c)
+                    self.read_field(f, 'r', '    ', out)
+                    out.append('  }')
+            if self.flexible:
+                out.append('  if (flex) {')
+                out.append('    uint32_t tag_count;')
+                out.append('    MSG_TRY(wire_read_uvarint(r, &tag_count));')
+                out.append('    if (tag_count > wire_left(r) / 2) return WIRE_ETRUNCATED;')
+                out.append('    for (uint32_t t = 0; t < tag_count; t++) {')
+                out.append('      uint32_t tag, len;')
+                out.append('      MSG_TRY(wire_read_tag_header(r, &tag, &len));')
+                out.append('      struct wire_reader sub = {r->p, r->p + len, r->arena};')
+                out.append('      r->p += len;')
+                if tagged:
+                    out.append('      switch (tag) {')
+                    for f in tagged:
+                        out.append('      case %d:' % f.tag)
+                        out.append('        if (%s) {' % self.cond(f.tagged))
+                        self.read_field(f, '(&sub)', '          ', out)
+                        out.append('          continue;')
+                        out.append('        }')
+                        out.append('        break;')
+                    out.append('      default:')
+                    out.append('        break;')
+                    out.append('      }')
+                out.append('      MSG_TRY(wire_tags_keep(&m->unknown_tags, r->arena, tag_count, tag, sub.p, len));')
+                out.append('    }')
+                out.append('  }')
+            out.append('  return WIRE_OK;')
+            out.append('}')
+            out.append('')
+            # write
+            out.append('static void %s_write(const struct %s *m, struct wire_writer *w, int16_t version) {' % (sn, sn))
+            out.append(flex_line)
+            out.append('  (void)flex;')
+            for f in fields:
+                c = self.cond(f.versions)
+                if c == 'true':
+                    self.write_field(f, '  ', out)
+                else:
+                    out.append('  if (%s) {' % c)
+                    self.write_field(f, '    ', out)
+                    out.append('  }')
+            if self.flexible:
+                out.append('  if (flex) {')
+                out.append('    uint32_t tag_count = m->unknown_tags.count;')
+                for f in tagged:
+                    out.append('    const bool has_%s = (%s) && (%s);' % (f.cname, self.cond(f.tagged), self.not_default(f, 'm->' + f.cname)))
+                    out.append('    if (has_%s) tag_count++;' % f.cname)
+                out.append('    wire_write_uvarint(w, tag_count);')
+                out.append('    uint32_t u = 0;')
+                for f in tagged:
+                    out.append('    if (has_%s) {' % f.cname)
+                    out.append('      u = wire_write_tags_below(w, &m->unknown_tags, u, %d);' % f.tag)
+                    out.append('      size_t field_size = 0;')
+                    self.size_field(f, 'field_size', '      ', out)
+                    out.append('      wire_write_uvarint(w, %d);' % f.tag)
+                    out.append('      wire_write_uvarint(w, (uint32_t)field_size);')
+                    self.write_field(f, '      ', out)
+                    out.append('    }')
+                out.append('    wire_write_tags_below(w, &m->unknown_tags, u, UINT64_MAX);')
+                out.append('  }')
+            out.append('}')
+            out.append('')
+            # measure
+            out.append('static size_t %s_measure(const struct %s *m, int16_t version) {' % (sn, sn))
+            out.append(flex_line)
+            out.append('  (void)flex;')
+            out.append('  size_t n = 0;')
+            for f in fields:
+                c = self.cond(f.versions)
+                if c == 'true':
+                    self.size_field(f, 'n', '  ', out)
+                else:
+                    out.append('  if (%s) {' % c)
+                    self.size_field(f, 'n', '    ', out)
+                    out.append('  }')
+            if self.flexible:
+                out.append('  if (flex) {')
+                out.append('    uint32_t tag_count = m->unknown_tags.count;')
+                out.append('    n += wire_tags_size(&m->unknown_tags);')
+                for f in tagged:
+                    out.append('    if ((%s) && (%s)) {' % (self.cond(f.tagged), self.not_default(f, 'm->' + f.cname)))
+                    out.append('      size_t field_size = 0;')
+                    self.size_field(f, 'field_size', '      ', out)
+                    out.append('      n += wire_uvarint_size(%d) + wire_uvarint_size((uint32_t)field_size) + field_size;' % f.tag)
+                    out.append('      tag_count++;')
+                    out.append('    }')
+                out.append('    n += wire_uvarint_size(tag_count);')
+                out.append('  }')
+            out.append('  return n;')
+            out.append('}')
+            out.append('')
+            if s.used_tagged:
+                out.append('static bool %s_is_default(const struct %s *m, int16_t version) {' % (sn, sn))
+                if self.flexible:
+                    out.append('  if (m->unknown_tags.count != 0) return false;')
+                for f in s.fields:
+                    out.append('  if ((%s) && (%s)) return false;' % (self.cond(f.versions), self.not_default(f, 'm->' + f.cname)))
+                out.append('  (void)version;')
+                out.append('  return true;')
+                out.append('}')
+                out.append('')
+        cn = self.cname
+        vr = msg.versions
+        out.append('int %s_decode(struct %s *m, struct wire_reader *r, int16_t version) {' % (cn, cn))
+        out.append('  if (version < %d || version > %d) return WIRE_EVERSION;' % (vr.lo, vr.hi))
+        out.append('  return %s_read(m, r, version);' % cn)
+        out.append('}')
+        out.append('')
+        out.append('int %s_encode(const struct %s *m, struct wire_writer *w, int16_t version) {' % (cn, cn))
+        out.append('  if (version < %d || version > %d) return WIRE_EVERSION;' % (vr.lo, vr.hi))
+        out.append('  %s_write(m, w, version);' % cn)
+        out.append('  return w->status;')
+        out.append('}')
+        out.append('')
+        out.append('size_t %s_size(const struct %s *m, int16_t version) {' % (cn, cn))
+        out.append('  return %s_measure(m, version);' % cn)
+        out.append('}')
+        out.append('')
+
+    # ---- test fillers ----
+
+    def fill_scalar(self, f, lv, ind, out):
+        e = f.elem
+        if f.is_struct:
+            sn = self.sname(f.struct)
+            if f.nullable.empty():
+                out.append(ind + 'fill_%s(&%s, version, c);' % (sn, lv))
+                return
+            out.append(ind + 'if ((%s) && msg_fill_next(c) %% 3 == 0) {' % self.nullable(f))
+            out.append(ind + '  %s = NULL;' % lv)
+            out.append(ind + '} else {')
+            out.append(ind + '  %s = msg_fill_alloc(c, sizeof(*%s));' % (lv, lv))
+            out.append(ind + '  fill_%s(%s, version, c);' % (sn, lv))
+            out.append(ind + '}')
+        elif e == 'string':
+            out.append(ind + '%s = msg_fill_str(c, %s);' % (lv, self.nullable(f)))
+        elif e in ('bytes', 'records'):
+            out.append(ind + '%s = msg_fill_bytes(c, %s);' % (lv, self.nullable(f)))
+        elif e == 'uuid':
+            out.append(ind + 'msg_fill_uuid(c, &%s);' % lv)
+        elif e == 'bool':
+            out.append(ind + '%s = (msg_fill_next(c) & 1) != 0;' % lv)
+        elif e == 'float64':
+            out.append(ind + '%s = (double)(msg_fill_next(c) %% 1000) / 8.0;' % lv)
+        elif e == 'int64':
+            out.append(ind + '%s = (int64_t)(((uint64_t)msg_fill_next(c) << 32) | msg_fill_next(c));' % lv)
+        else:
+            out.append(ind + '%s = (%s)msg_fill_next(c);' % (lv, PRIMITIVES[e][0]))
+
+    def fill_field(self, f, ind, out):
+        lv = 'm->' + f.cname
+        if not f.is_array:
+            self.fill_scalar(f, lv, ind, out)
+            return
+        out.append(ind + 'if ((%s) && msg_fill_next(c) %% 5 == 0) {' % self.nullable(f))
+        out.append(ind + '  %s.count = -1;' % lv)
+        out.append(ind + '  %s.items = NULL;' % lv)
+        out.append(ind + '} else {')
+        out.append(ind + '  %s.count = (int32_t)(msg_fill_next(c) %% 3);' % lv)
+        out.append(ind + '  %s.items = msg_fill_alloc(c, sizeof(*%s.items) * 3);' % (lv, lv))
+        out.append(ind + '  for (int32_t i = 0; i < %s.count; i++) {' % lv)
+        self.fill_scalar(ElemView(f), lv + '.items[i]', ind + '    ', out)
+        out.append(ind + '  }')
+        out.append(ind + '}')
+
+    def define_fill(self, out):
+        msg = self.msg
+        for s in msg.structs:
+            sn = self.sname(s)
+            out.append('static void fill_%s(struct %s *m, int16_t version, struct msg_fill *c);' % (sn, sn))
+        out.append('')
+        for s in msg.structs:
+            sn = self.sname(s)
+            out.append('static void fill_%s(struct %s *m, int16_t version, struct msg_fill *c) {' % (sn, sn))
+            out.append('  %s_init(m);' % sn)
+            for f in s.fields:
+                c = self.cond(f.versions if f.tag is None else f.tagged)
+                if f.tag is not None:
+                    c = '(%s) && msg_fill_next(c) %% 4 != 0' % c
+                out.append('  if (%s) {' % c)
+                self.fill_field(f, '    ', out)
+                out.append('  }')
+            if self.flexible:
+                ntags = len([f for f in s.fields if f.tag is not None])
+                out.append('  if ((%s) && msg_fill_next(c) %% 2 == 0)' % self.flex_expr())
+                out.append('    msg_fill_unknown_tag(c, &m->unknown_tags, %d);' % ntags)
+            out.append('  (void)version;')
+            out.append('}')
+            out.append('')
+        cn = self.cname
+        out.append('void %s_fill(void *m, int16_t version, struct msg_fill *c) {' % cn)
+        out.append('  fill_%s(m, version, c);' % cn)
+        out.append('}')
+        out.append('')
+
+
+class ElemView:
+    """An array field seen as one of its elements: same type, never nullable, no default."""
+
+    def __init__(self, f):
+        self.elem, self.struct = f.elem, f.struct
+        self.is_struct, self.is_array = f.is_struct, False
+        self.nullable = Versions(1, 0)
+        self.flex_never = False
+        self.default = None
+        self.cname = f.cname
+
+
+PREAMBLE = '''/* Generated by protocol/gen/cgen.py from protocol/schema; do not edit. */
+'''
+
+
+def write(path, lines):
+    text = '\n'.join(lines) + '\n'
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except OSError:
+        pass
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--check', action='store_true')
+    ap.add_argument('schemas', nargs='+')
+    args = ap.parse_args()
+
+    files = []  # (stem, [Gen])
+    apis = []
+    keys = {}
+    for path in args.schemas:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        with open(path) as f:
+            items = parse(f.read(), path)
+        gens = []
+        for it in items:
+            msgs = [it.request, it.response] if isinstance(it, Api) else [it]
+            if isinstance(it, Api):
+                if it.key in keys:
+                    raise SchemaError('%s: api key %d also used by %s' % (path, it.key, keys[it.key]))
+                keys[it.key] = it.name
+                apis.append(it)
+            for m in msgs:
+                resolve(m)
+                gens.append(Gen(m))
+        files.append((stem, gens))
+    if args.check:
+        return
+
+    os.makedirs(args.out, exist_ok=True)
+    all_gens = [g for _, gs in files for g in gs]
+    names = {}
+    for g in all_gens:
+        for cn in g.names.values():
+            if cn in names:
+                raise SchemaError('C name %s used twice (%s, %s)' % (cn, names[cn], g.msg.name))
+            names[cn] = g.msg.name
+
+    h = [PREAMBLE, '#ifndef QUIRE_PROTOCOL_MESSAGES_H', '#define QUIRE_PROTOCOL_MESSAGES_H', '',
+         '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '',
+         '#include "msg_api.h"', '#include "wire.h"', '']
+    for api in sorted(apis, key=lambda a: a.key):
+        h.append('#define MSG_API_%s %d' % (snake(api.name).upper(), api.key))
+    h.append('')
+    for g in all_gens:
+        h.append('/* ---- %s: versions %s, flexible %s ---- */' % (g.msg.name, g.msg.versions, g.msg.flexible))
+        g.declare(h)
+    h.append('#endif')
+    write(os.path.join(args.out, 'messages.h'), h)
+
+    common = [PREAMBLE, '#include <string.h>', '', '#include "messages.h"', '',
+              '#define MSG_TRY(expr) \\', '  do { \\', '    int rc_ = (expr); \\',
+              '    if (rc_ != WIRE_OK) return rc_; \\', '  } while (0)', '',
+              'static inline bool msg_uuid_is_zero(const struct wire_uuid *u) {',
+              '  for (int i = 0; i < 16; i++)', '    if (u->b[i]) return false;', '  return true;', '}', '']
+    for stem, gens in files:
+        c = list(common)
+        for g in gens:
+            g.define(c)
+        write(os.path.join(args.out, 'msg_%s.c' % stem), c)
+
+    # The API table.
+    t = [PREAMBLE, '#include "messages.h"', '']
+    for api in sorted(apis, key=lambda a: a.key):
+        for side in ('request', 'response'):
+            cn = 'msg_%s_%s' % (snake(api.name), side)
+            t.append('static void %s_init_any(void *m) { %s_init(m); }' % (cn, cn))
+            t.append('static int %s_decode_any(void *m, struct wire_reader *r, int16_t v) { return %s_decode(m, r, v); }' % (cn, cn))
+            t.append('static int %s_encode_any(const void *m, struct wire_writer *w, int16_t v) { return %s_encode(m, w, v); }' % (cn, cn))
+            t.append('static size_t %s_size_any(const void *m, int16_t v) { return %s_size(m, v); }' % (cn, cn))
+    t.append('')
+    t.append('const struct msg_api msg_apis[] = {')
+    for api in sorted(apis, key=lambda a: a.key):
+        v = api.versions
+        stable = v.hi - 1 if api.unstable_latest else v.hi
+        flex = api.flexible.intersect(v)
+        codecs = []
+        for side in ('request', 'response'):
+            cn = 'msg_%s_%s' % (snake(api.name), side)
+            codecs.append('{sizeof(struct %s), %s_init_any, %s_decode_any, %s_encode_any, %s_size_any}' % (cn, cn, cn, cn, cn))
+        t.append('  {%d, "%s", %d, %d, %d, %d, %s, %s},' % (
+            api.key, api.name, v.lo, v.hi, stable, flex.lo if not flex.empty() else -1, codecs[0], codecs[1]))
+    t.append('};')
+    t.append('const size_t msg_api_count = sizeof(msg_apis) / sizeof(msg_apis[0]);')
+    t.append('')
+    max_key = max(a.key for a in apis)
+    index = [-1] * (max_key + 1)
+    for i, api in enumerate(sorted(apis, key=lambda a: a.key)):
+        index[api.key] = i
+    t.append('const struct msg_api *msg_api_find(int16_t key) {')
+    t.append('  static const int8_t index[%d] = {%s};' % (max_key + 1, ', '.join(map(str, index))))
+    t.append('  if (key < 0 || key > %d || index[key] < 0) return NULL;' % max_key)
+    t.append('  return &msg_apis[index[key]];')
+    t.append('}')
+    write(os.path.join(args.out, 'msg_table.c'), t)
+
+    # Test fillers.
+    fh = [PREAMBLE, '#ifndef QUIRE_PROTOCOL_MSG_FILL_H', '#define QUIRE_PROTOCOL_MSG_FILL_H', '',
+          '#include "messages.h"', '',
+          '/* Fills every field present at a version with pseudo-random values (tests only). */',
+          'struct msg_fill {', '  uint64_t state;', '  struct wire_arena *arena;', '};',
+          'uint32_t msg_fill_next(struct msg_fill *c);',
+          'void *msg_fill_alloc(struct msg_fill *c, size_t size);',
+          'struct wire_str msg_fill_str(struct msg_fill *c, bool nullable);',
+          'struct wire_bytes msg_fill_bytes(struct msg_fill *c, bool nullable);',
+          'void msg_fill_uuid(struct msg_fill *c, struct wire_uuid *u);',
+          'void msg_fill_unknown_tag(struct msg_fill *c, struct wire_tags *t, uint32_t first_unknown);',
+          '', 'typedef void msg_fill_fn(void *m, int16_t version, struct msg_fill *c);',
+          'struct msg_fill_api {', '  int16_t key;', '  msg_fill_fn *request, *response;', '};',
+          '/* In the order of msg_apis. */',
+          'extern const struct msg_fill_api msg_fill_apis[];', '']
+    for g in all_gens:
+        fh.append('msg_fill_fn %s_fill;' % g.cname)
+    fh += ['', '#endif']
+    write(os.path.join(args.out, 'msg_fill.h'), fh)
+    fc = [PREAMBLE, '#include "msg_fill.h"', '']
+    for g in all_gens:
+        g.define_fill(fc)
+    fc.append('const struct msg_fill_api msg_fill_apis[] = {')
+    for api in sorted(apis, key=lambda a: a.key):
+        cn = 'msg_%s' % snake(api.name)
+        fc.append('  {%d, %s_request_fill, %s_response_fill},' % (api.key, cn, cn))
+    fc.append('};')
+    write(os.path.join(args.out, 'msg_fill.c'), fc)
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except SchemaError as e:
+        sys.stderr.write('schema error: %s\n' % e)
+        sys.exit(1)

@@ -10,48 +10,53 @@
 
 #define CONFIG_LISTENERS_MAX 8
 
-enum security_protocol { SECPROTO_PLAINTEXT, SECPROTO_SSL, SECPROTO_SASL_PLAINTEXT, SECPROTO_SASL_SSL };
+enum security_protocol {
+  SECPROTO_PLAINTEXT,
+  SECPROTO_SSL,
+  SECPROTO_SASL_PLAINTEXT,
+  SECPROTO_SASL_SSL
+};
 
 struct config_listener {
-  char name[64];                    /* listener name, e.g. "PLAINTEXT" */
-  enum security_protocol protocol;  /* from listener.security.protocol.map */
-  char host[256];                   /* "" means all interfaces */
-  int port;                         /* 0 means an ephemeral port chosen at bind time */
+  char name[64];                   /* listener name, e.g. "PLAINTEXT" */
+  enum security_protocol protocol; /* from listener.security.protocol.map */
+  char host[256];                  /* "" means all interfaces */
+  int port;                        /* 0 means an ephemeral port chosen at bind time */
 };
 
 struct config {
   int32_t node_id;
-  char cluster_id[64];              /* "" unless cluster.id is set */
+  char cluster_id[64];               /* "" unless cluster.id is set */
   bool role_broker, role_controller; /* process.roles */
   struct config_listener listeners[CONFIG_LISTENERS_MAX];
   int listener_count;
   /* advertised.listeners; defaults to listeners */
   struct config_listener advertised[CONFIG_LISTENERS_MAX];
   int advertised_count;
-  char **log_dirs;                  /* log.dirs (falls back to log.dir) */
+  char **log_dirs; /* log.dirs (falls back to log.dir) */
   int log_dir_count;
   int32_t socket_request_max_bytes; /* socket.request.max.bytes */
   char log_level[16];               /* log.level: DEBUG, INFO, WARN, ERROR */
   /* Frequently used values, parsed once (config_get and config_get_int64 reach every key). */
-  char inter_broker_listener[64];   /* inter.broker.listener.name, else the name of a listener
-                                       using security.inter.broker.protocol; "" if none */
-  int32_t message_max_bytes;        /* message.max.bytes */
-  int32_t num_partitions;           /* num.partitions */
-  int16_t default_replication_factor; /* default.replication.factor */
-  bool auto_create_topics_enable;   /* auto.create.topics.enable */
-  int32_t max_connections;          /* max.connections */
-  int32_t max_connections_per_ip;   /* max.connections.per.ip */
-  int64_t connections_max_idle_ms;  /* connections.max.idle.ms */
-  int32_t queued_max_requests;      /* queued.max.requests */
+  char inter_broker_listener[64];       /* inter.broker.listener.name, else the name of a listener
+                                           using security.inter.broker.protocol; "" if none */
+  int32_t message_max_bytes;            /* message.max.bytes */
+  int32_t num_partitions;               /* num.partitions */
+  int16_t default_replication_factor;   /* default.replication.factor */
+  bool auto_create_topics_enable;       /* auto.create.topics.enable */
+  int32_t max_connections;              /* max.connections */
+  int32_t max_connections_per_ip;       /* max.connections.per.ip */
+  int64_t connections_max_idle_ms;      /* connections.max.idle.ms */
+  int32_t queued_max_requests;          /* queued.max.requests */
   int32_t sasl_server_max_receive_size; /* sasl.server.max.receive.size */
   int32_t num_network_threads, num_io_threads;
-  int32_t log_segment_bytes;        /* log.segment.bytes */
-  int64_t log_retention_ms;         /* log.retention.ms, else .minutes, else .hours; -1 = forever */
-  int64_t log_retention_bytes;      /* log.retention.bytes; -1 = unlimited */
+  int32_t log_segment_bytes;   /* log.segment.bytes */
+  int64_t log_retention_ms;    /* log.retention.ms, else .minutes, else .hours; -1 = forever */
+  int64_t log_retention_bytes; /* log.retention.bytes; -1 = unlimited */
   int64_t log_retention_check_interval_ms;
-  int64_t log_roll_ms;              /* log.roll.ms, else log.roll.hours */
+  int64_t log_roll_ms; /* log.roll.ms, else log.roll.hours */
   int64_t log_flush_interval_messages;
-  int64_t log_flush_interval_ms;    /* log.flush.interval.ms, else log.flush.scheduler.interval.ms */
+  int64_t log_flush_interval_ms; /* log.flush.interval.ms, else log.flush.scheduler.interval.ms */
   /* every key/value seen, for handlers that report configs later */
   char **keys, **values;
   int entry_count;
@@ -74,8 +79,16 @@ int config_get_bool(const struct config *cfg, const char *key, bool *out);
 
 /* The table of known keys, for DescribeConfigs and friends. */
 enum config_type {
-  CONFIG_INT, CONFIG_LONG, CONFIG_SHORT, CONFIG_DOUBLE, CONFIG_BOOL, CONFIG_STRING, CONFIG_LIST,
-  CONFIG_PASSWORD, CONFIG_LISTENERS, CONFIG_PROTOCOL_MAP
+  CONFIG_INT,
+  CONFIG_LONG,
+  CONFIG_SHORT,
+  CONFIG_DOUBLE,
+  CONFIG_BOOL,
+  CONFIG_STRING,
+  CONFIG_LIST,
+  CONFIG_PASSWORD,
+  CONFIG_LISTENERS,
+  CONFIG_PROTOCOL_MAP
 };
 struct config_key {
   const char *name;

@@ -26,8 +26,8 @@ static void handle_frames(struct connection *c) {
     int32_t len = (int32_t)(((uint32_t)len_bytes[0] << 24) | ((uint32_t)len_bytes[1] << 16) |
                             ((uint32_t)len_bytes[2] << 8) | len_bytes[3]);
     if (len < 0 || len > max) {
-      log_warn("net", "closing %s: frame of %d bytes exceeds socket.request.max.bytes=%d",
-               c->peer, len, max);
+      log_warn("net", "closing %s: frame of %d bytes exceeds socket.request.max.bytes=%d", c->peer,
+               len, max);
       conn_close(c);
       return;
     }

@@ -55,8 +55,7 @@ static int encode_response(const struct msg_api *api, int16_t version, int16_t h
 static enum dispatch_result answer_unsupported_api_versions(const struct msg_api *api,
                                                             int32_t correlation_id,
                                                             struct wire_arena *arena,
-                                                            const uint8_t **out,
-                                                            size_t *out_size) {
+                                                            const uint8_t **out, size_t *out_size) {
   struct msg_api_versions_response resp;
   msg_api_versions_response_init(&resp);
   resp.error_code = ERR_UNSUPPORTED_VERSION;

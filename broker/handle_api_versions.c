@@ -34,13 +34,12 @@ int handle_api_versions(struct request_ctx *ctx, const void *request, void *resp
   resp->api_keys.count = 0;
   for (size_t i = 0; i < count; i++) {
     const struct msg_api *api = msg_api_find(handlers[i].key);
-    int16_t min = handlers[i].min_version > api->min_version ? handlers[i].min_version
-                                                              : api->min_version;
+    int16_t min =
+        handlers[i].min_version > api->min_version ? handlers[i].min_version : api->min_version;
     int16_t max = handlers[i].max_version < api->max_stable_version ? handlers[i].max_version
-                                                                     : api->max_stable_version;
+                                                                    : api->max_stable_version;
     if (min > max) continue;
-    struct msg_api_versions_response_api_version *v =
-        &resp->api_keys.items[resp->api_keys.count++];
+    struct msg_api_versions_response_api_version *v = &resp->api_keys.items[resp->api_keys.count++];
     msg_api_versions_response_api_version_init(v);
     v->api_key = handlers[i].key;
     v->min_version = min;

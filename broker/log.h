@@ -12,8 +12,10 @@ int log_level_parse(const char *name, enum log_level *level);
 void log_write(enum log_level level, const char *subsystem, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_debug(sub, ...) \
-  do { if (log_get_level() <= LOG_DEBUG) log_write(LOG_DEBUG, sub, __VA_ARGS__); } while (0)
+#define log_debug(sub, ...)                                                   \
+  do {                                                                        \
+    if (log_get_level() <= LOG_DEBUG) log_write(LOG_DEBUG, sub, __VA_ARGS__); \
+  } while (0)
 #define log_info(sub, ...) log_write(LOG_INFO, sub, __VA_ARGS__)
 #define log_warn(sub, ...) log_write(LOG_WARN, sub, __VA_ARGS__)
 #define log_error(sub, ...) log_write(LOG_ERROR, sub, __VA_ARGS__)

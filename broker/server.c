@@ -59,9 +59,9 @@ static int listener_open(struct server *srv, const struct config_listener *cl, s
   l->srv = srv;
   snprintf(l->name, sizeof(l->name), "%s", cl->name);
   snprintf(l->host, sizeof(l->host), "%s", cl->host);
-  l->ev = evconnlistener_new_bind(srv->base, on_accept, l,
-                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, res->ai_addr,
-                                  (int)res->ai_addrlen);
+  l->ev =
+      evconnlistener_new_bind(srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                              -1, res->ai_addr, (int)res->ai_addrlen);
   freeaddrinfo(res);
   if (l->ev == NULL) {
     log_error("net", "listener %s: cannot bind %s:%d: %s", cl->name, cl->host, cl->port,

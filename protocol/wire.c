@@ -71,8 +71,8 @@ void wire_arena_free(struct wire_arena *a) {
 
 /* ---- reading ---- */
 
-#define NEED(r, n) \
-  do { \
+#define NEED(r, n)                                          \
+  do {                                                      \
     if (wire_left(r) < (size_t)(n)) return WIRE_ETRUNCATED; \
   } while (0)
 
@@ -301,7 +301,9 @@ void wire_write_i64(struct wire_writer *w, int64_t v) { store_be(w, (uint64_t)v,
 void wire_write_u16(struct wire_writer *w, uint16_t v) { store_be(w, v, 2); }
 void wire_write_u32(struct wire_writer *w, uint32_t v) { store_be(w, v, 4); }
 void wire_write_bool(struct wire_writer *w, bool v) { store_be(w, v ? 1 : 0, 1); }
-void wire_write_uuid(struct wire_writer *w, const struct wire_uuid *v) { wire_write_raw(w, v->b, 16); }
+void wire_write_uuid(struct wire_writer *w, const struct wire_uuid *v) {
+  wire_write_raw(w, v->b, 16);
+}
 
 void wire_write_f64(struct wire_writer *w, double v) {
   uint64_t bits;

@@ -16,11 +16,11 @@
 
 enum wire_status {
   WIRE_OK = 0,
-  WIRE_ETRUNCATED = -1,   /* the input ends before the value does */
-  WIRE_EINVALID = -2,     /* a value no encoder may produce (bad length, null where not allowed) */
-  WIRE_ELIMIT = -3,       /* the arena limit would be exceeded */
-  WIRE_EVERSION = -4,     /* the message does not exist at this version */
-  WIRE_ENOSPACE = -5,     /* a writer's buffer is too small */
+  WIRE_ETRUNCATED = -1, /* the input ends before the value does */
+  WIRE_EINVALID = -2,   /* a value no encoder may produce (bad length, null where not allowed) */
+  WIRE_ELIMIT = -3,     /* the arena limit would be exceeded */
+  WIRE_EVERSION = -4,   /* the message does not exist at this version */
+  WIRE_ENOSPACE = -5,   /* a writer's buffer is too small */
 };
 
 const char *wire_status_name(int status);

@@ -3,6 +3,7 @@ gets involved. ApiVersions at every version (and at a future one, KIP-511), Meta
 version, response header versions, pipelining, and the connection closing on frames the broker
 must not answer. Frames are built and parsed here by hand, independently of Quire's codec."""
 
+import signal
 import socket
 import struct
 
@@ -307,6 +308,16 @@ class Wire(harness.BrokerTestCase):
         again = self.connect(broker)
         again.send(request(METADATA, 1, 2, metadata_body(1, None), flexible=False))
         self.assertEqual(parse_metadata(again.response(), 1)["correlation"], 2)
+
+    def test_sigint_with_open_connections_stops_cleanly(self):
+        broker = self.start_broker()
+        conn = self.connect(broker)
+        conn.send(request(API_VERSIONS, 0, 1, b"", flexible=False))
+        conn.response()
+        broker.proc.send_signal(signal.SIGINT)
+        self.assertEqual(broker.proc.wait(10), 0)
+        self.assertTrue(conn.is_closed())
+        self.assertIn("SIGINT received", broker.log_text())
 
 
 if __name__ == "__main__":

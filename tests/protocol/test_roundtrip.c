@@ -107,7 +107,7 @@ END_TEST
 
 START_TEST(unknown_api_keys_are_not_found) {
   ck_assert_ptr_null(msg_api_find(-1));
-  ck_assert_ptr_null(msg_api_find(4));    /* LeaderAndIsr: gone from Kafka 4 */
+  ck_assert_ptr_null(msg_api_find(4)); /* LeaderAndIsr: gone from Kafka 4 */
   ck_assert_ptr_null(msg_api_find(1000));
   ck_assert_ptr_nonnull(msg_api_find(MSG_API_SHARE_ACKNOWLEDGE));
 }

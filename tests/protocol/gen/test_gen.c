@@ -15,10 +15,10 @@ typedef size_t size_fn(const void *m, int16_t v);
 static uint8_t out[1024];
 
 #define ENCODE(type, m, v) encode_checked((const void *)(m), v, enc_##type, size_##type)
-#define DEFINE_CODEC(type)                                                          \
-  static int enc_##type(const void *m, struct wire_writer *w, int16_t v) {          \
-    return msg_##type##_encode(m, w, v);                                            \
-  }                                                                                 \
+#define DEFINE_CODEC(type)                                                 \
+  static int enc_##type(const void *m, struct wire_writer *w, int16_t v) { \
+    return msg_##type##_encode(m, w, v);                                   \
+  }                                                                        \
   static size_t size_##type(const void *m, int16_t v) { return msg_##type##_size(m, v); }
 DEFINE_CODEC(prims)
 DEFINE_CODEC(strings)
@@ -38,10 +38,10 @@ static void assert_bytes(size_t n, const uint8_t *want, size_t want_n) {
   for (size_t i = 0; i < n; i++)
     ck_assert_msg(out[i] == want[i], "byte %zu: got %02x, want %02x", i, out[i], want[i]);
 }
-#define ASSERT_BYTES(n, ...)                         \
-  do {                                               \
-    static const uint8_t want_[] = {__VA_ARGS__};    \
-    assert_bytes(n, want_, sizeof(want_));           \
+#define ASSERT_BYTES(n, ...)                      \
+  do {                                            \
+    static const uint8_t want_[] = {__VA_ARGS__}; \
+    assert_bytes(n, want_, sizeof(want_));        \
   } while (0)
 
 START_TEST(defaults_are_set_by_init) {
@@ -76,8 +76,8 @@ START_TEST(primitives_are_big_endian_and_versioned) {
   p.id.b[15] = 0x2a;
   size_t n = ENCODE(prims, &p, 0);
   ASSERT_BYTES(n, 0x01, 0xfd, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xee, 0x6b, 0x28,
-               0x00, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-               0, 0, 0, 0, 0, 0, 0, 0, 0, 0x2a);
+               0x00, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+               0, 0, 0, 0, 0, 0, 0, 0, 0x2a);
   /* v1 adds Later; Removed (versions 2-7) lies beyond the message and is never written. */
   n = ENCODE(prims, &p, 1);
   ck_assert_uint_eq(n, 46 + 4);
@@ -90,11 +90,9 @@ START_TEST(strings_use_classic_then_compact_forms) {
   msg_strings_init(&s);
   /* v0: Maybe is not nullable yet (written empty), Batch and Client are. */
   size_t n = ENCODE(strings, &s, 0);
-  ASSERT_BYTES(n, 0x00, 0x02, 'a', 'b', 0x00, 0x00, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff,
-               0xff);
+  ASSERT_BYTES(n, 0x00, 0x02, 'a', 'b', 0x00, 0x00, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
   n = ENCODE(strings, &s, 1);
-  ASSERT_BYTES(n, 0x00, 0x02, 'a', 'b', 0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff,
-               0xff);
+  ASSERT_BYTES(n, 0x00, 0x02, 'a', 'b', 0xff, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
   /* v2 is flexible: compact lengths, but Client keeps its classic form (flex=none). */
   s.client = wire_str_of("c");
   n = ENCODE(strings, &s, 2);
@@ -146,8 +144,8 @@ START_TEST(tagged_fields_are_written_only_when_not_default) {
   n = ENCODE(tagged, &t, 1);
   ASSERT_BYTES(n, 0, 0, 0, 0, 0x02, 0x00, 0x04, 0, 0, 0, 9, 0x02, 0x05, 0, 0, 0, 1, 0x00);
   n = ENCODE(tagged, &t, 2);
-  ASSERT_BYTES(n, 0, 0, 0, 0, 0x03, 0x00, 0x04, 0, 0, 0, 9, 0x01, 0x03, 0x03, 'h', 'i', 0x02,
-               0x05, 0, 0, 0, 1, 0x00);
+  ASSERT_BYTES(n, 0, 0, 0, 0, 0x03, 0x00, 0x04, 0, 0, 0, 9, 0x01, 0x03, 0x03, 'h', 'i', 0x02, 0x05,
+               0, 0, 0, 1, 0x00);
 }
 END_TEST
 
@@ -167,8 +165,9 @@ END_TEST
 
 START_TEST(unknown_tags_are_kept_and_written_back_in_order) {
   /* v1: tag 0 known, tag 1 unknown at v1 (Note is tagged from v2), tag 2 known, tag 9 unknown. */
-  static const uint8_t in[] = {0, 0, 0, 0, 0x04, 0x00, 0x04, 0, 0, 0, 9, 0x01, 0x01, 0xff,
-                               0x02, 0x05, 0, 0, 0, 1, 0x00, 0x09, 0x02, 0xab, 0xcd};
+  static const uint8_t in[] = {0, 0, 0,    0,    0x04, 0x00, 0x04, 0, 0,
+                               0, 9, 0x01, 0x01, 0xff, 0x02, 0x05, 0, 0,
+                               0, 1, 0x00, 0x09, 0x02, 0xab, 0xcd};
   struct wire_arena arena;
   wire_arena_init(&arena, 4096);
   struct wire_reader r = {in, in + sizeof(in), &arena};
@@ -202,8 +201,8 @@ START_TEST(bad_lengths_are_invalid) {
   wire_arena_init(&arena, 4096);
   struct msg_strings s;
   /* Name is never nullable: -1 is invalid, and so is -2 anywhere. */
-  static const uint8_t null_name[] = {0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
-                                      0xff, 0xff};
+  static const uint8_t null_name[] = {0xff, 0xff, 0,    0,    0,    0,    0,
+                                      0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   struct wire_reader r = {null_name, null_name + sizeof(null_name), &arena};
   ck_assert_int_eq(msg_strings_decode(&s, &r, 0), WIRE_EINVALID);
   static const uint8_t minus_two[] = {0x00, 0x00, 0xff, 0xfe};
@@ -238,8 +237,8 @@ END_TEST
 START_TEST(the_arena_limit_is_enforced) {
   struct wire_arena arena;
   wire_arena_init(&arena, 8);
-  static const uint8_t ints[] = {0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4,
-                                 0, 0, 0, 0, 0, 0, 0, 0};
+  static const uint8_t ints[] = {0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0,
+                                 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0};
   struct wire_reader r = {ints, ints + sizeof(ints), &arena};
   struct msg_arrays a;
   ck_assert_int_eq(msg_arrays_decode(&a, &r, 0), WIRE_ELIMIT);

@@ -108,6 +108,8 @@ static const struct config_key config_keys[] = {
     KINT("max.connection.creation.rate", I32MAX_STR, 0, I32MAX),
     KLONG("connections.max.idle.ms", "600000", -1, I64MAX),
     KLONG("connections.max.reauth.ms", "0", 0, I64MAX),
+    /* Quire's own: a request frame must arrive whole within this time of its first byte. */
+    KLONG("quire.request.read.timeout.ms", "30000", 1, I64MAX),
     KINT("message.max.bytes", "1048588", 0, I32MAX),
     KINT("fetch.max.bytes", "57671680", 1024, I32MAX),
     KINT("max.incremental.fetch.session.cache.slots", "1000", 0, I32MAX),
@@ -1070,6 +1072,10 @@ static int config_derive(struct config *cfg, char *err, int err_size) {
   cfg->max_connections_per_ip = (int32_t)config_int(cfg, "max.connections.per.ip");
   cfg->connections_max_idle_ms = config_int(cfg, "connections.max.idle.ms");
   cfg->queued_max_requests = (int32_t)config_int(cfg, "queued.max.requests");
+  cfg->request_read_timeout_ms = config_int(cfg, "quire.request.read.timeout.ms");
+  cfg->socket_send_buffer_bytes = (int32_t)config_int(cfg, "socket.send.buffer.bytes");
+  cfg->socket_receive_buffer_bytes = (int32_t)config_int(cfg, "socket.receive.buffer.bytes");
+  cfg->socket_listen_backlog_size = (int32_t)config_int(cfg, "socket.listen.backlog.size");
   cfg->sasl_server_max_receive_size = (int32_t)config_int(cfg, "sasl.server.max.receive.size");
   cfg->num_network_threads = (int32_t)config_int(cfg, "num.network.threads");
   cfg->num_io_threads = (int32_t)config_int(cfg, "num.io.threads");

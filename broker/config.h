@@ -48,6 +48,10 @@ struct config {
   int32_t max_connections_per_ip;       /* max.connections.per.ip */
   int64_t connections_max_idle_ms;      /* connections.max.idle.ms */
   int32_t queued_max_requests;          /* queued.max.requests */
+  int64_t request_read_timeout_ms;      /* quire.request.read.timeout.ms */
+  int32_t socket_send_buffer_bytes;     /* socket.send.buffer.bytes; -1 = the OS default */
+  int32_t socket_receive_buffer_bytes;  /* socket.receive.buffer.bytes; -1 = the OS default */
+  int32_t socket_listen_backlog_size;   /* socket.listen.backlog.size */
   int32_t sasl_server_max_receive_size; /* sasl.server.max.receive.size */
   int32_t num_network_threads, num_io_threads;
   int32_t log_segment_bytes;   /* log.segment.bytes */

@@ -1,6 +1,7 @@
-/* Connections: 4-byte length-prefixed frames in, responses out, in request order.
- * A frame longer than socket.request.max.bytes (or with a negative length) closes the connection
- * before anything is allocated for it. Each request gets an arena freed with its frame. */
+/* Connections: 4-byte length-prefixed frames in, responses out, in request order (see net.h for
+ * the states and the bounds). A frame longer than the connection's cap (or with a negative length)
+ * closes the connection before anything is allocated for it. Each request gets an arena freed
+ * with its frame. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,26 +13,64 @@
 #include "log.h"
 #include "net.h"
 
-/* Bound on a request's decoded form: generous against the frame, firm against amplification. */
-static size_t arena_limit(size_t frame_size) { return 64 * 1024 + frame_size * 16; }
+/* Bound on a request's decoded form. The worst wire-to-struct growth is an array of empty compact
+ * strings (1 byte each on the wire, 16 in memory), hence 16x the frame; the absolute cap keeps a
+ * large frame (mostly borrowed record bytes) from reserving a multiple of itself. */
+enum { ARENA_MAX = 64 << 20 };
+static size_t arena_limit(size_t frame_size) {
+  size_t limit = 64 * 1024 + frame_size * 16;
+  return limit < ARENA_MAX ? limit : ARENA_MAX;
+}
 
-static void handle_frames(struct connection *c) {
+static int32_t frame_max(const struct connection *c) {
+  const struct config *cfg = c->srv->broker.cfg;
+  return c->authenticated ? cfg->socket_request_max_bytes : cfg->sasl_server_max_receive_size;
+}
+
+static void note_peak(size_t *peak, size_t now) {
+  if (now > *peak) *peak = now;
+}
+
+static void set_state(struct connection *c, enum conn_state state) {
+  if (c->state == state) return;
+  c->state = state;
+  if (state == CONN_MUTED) {
+    bufferevent_disable(c->bev, EV_READ);
+    log_debug("net", "%s muted: %d responses waiting to be sent", c->peer, c->inflight);
+  } else {
+    bufferevent_enable(c->bev, EV_READ);
+  }
+}
+
+/* Reads and answers every complete frame in the input, unless muted. Returns -1 when it closed
+ * the connection (c is then freed). */
+static int handle_frames(struct connection *c) {
   struct evbuffer *in = bufferevent_get_input(c->bev);
-  int32_t max = c->srv->broker.cfg->socket_request_max_bytes;
+  int32_t max = frame_max(c);
   for (;;) {
     size_t avail = evbuffer_get_length(in);
+    note_peak(&c->peak_input, avail);
+    if (avail == 0) {
+      evtimer_del(c->frame_timer);
+      return 0;
+    }
+    if (c->inflight >= c->srv->broker.cfg->queued_max_requests) {
+      set_state(c, CONN_MUTED);
+      return 0;
+    }
     uint8_t len_bytes[4];
-    if (avail < 4) return;
+    if (avail < 4) break;
     evbuffer_copyout(in, len_bytes, 4);
     int32_t len = (int32_t)(((uint32_t)len_bytes[0] << 24) | ((uint32_t)len_bytes[1] << 16) |
                             ((uint32_t)len_bytes[2] << 8) | len_bytes[3]);
     if (len < 0 || len > max) {
-      log_warn("net", "closing %s: frame of %d bytes exceeds socket.request.max.bytes=%d", c->peer,
-               len, max);
+      log_warn("net", "closing %s: frame of %d bytes exceeds the limit of %d (%s)", c->peer, len,
+               max, c->authenticated ? "socket.request.max.bytes" : "sasl.server.max.receive.size");
       conn_close(c);
-      return;
+      return -1;
     }
-    if (avail - 4 < (size_t)len) return;
+    if (avail - 4 < (size_t)len) break;
+    evtimer_del(c->frame_timer);
     evbuffer_drain(in, 4);
     const uint8_t *frame = len > 0 ? evbuffer_pullup(in, len) : (const uint8_t *)"";
     struct wire_arena arena;
@@ -42,13 +81,47 @@ static void handle_frames(struct connection *c) {
                                                    (size_t)len, &arena, &out, &out_size);
     if (result == DISPATCH_RESPOND && bufferevent_write(c->bev, out, out_size) != 0)
       result = DISPATCH_CLOSE;
+    note_peak(&c->peak_arena, arena.used);
     wire_arena_free(&arena);
     evbuffer_drain(in, (size_t)len);
+    c->requests++;
     if (result == DISPATCH_CLOSE) {
       log_info("net", "closing connection from %s", c->peer);
       conn_close(c);
-      return;
+      return -1;
     }
+    c->inflight++;
+    note_peak(&c->peak_output, evbuffer_get_length(bufferevent_get_output(c->bev)));
+  }
+  /* An incomplete frame: it must arrive whole within the read timeout of its first bytes. */
+  if (!evtimer_pending(c->frame_timer, NULL)) {
+    int64_t ms = c->srv->broker.cfg->request_read_timeout_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(c->frame_timer, &tv);
+  }
+  return 0;
+}
+
+static void on_frame_timeout(evutil_socket_t fd, short events, void *arg) {
+  struct connection *c = arg;
+  (void)fd;
+  (void)events;
+  log_warn("net",
+           "closing %s: a request frame did not arrive whole within "
+           "quire.request.read.timeout.ms=%lld (%zu bytes so far)",
+           c->peer, (long long)c->srv->broker.cfg->request_read_timeout_ms,
+           evbuffer_get_length(bufferevent_get_input(c->bev)));
+  conn_close(c);
+}
+
+/* Every queued response has been sent: reading may resume. */
+static void on_write(struct bufferevent *bev, void *arg) {
+  struct connection *c = arg;
+  (void)bev;
+  c->inflight = 0;
+  if (c->state == CONN_MUTED) {
+    set_state(c, CONN_READING);
+    handle_frames(c);
   }
 }
 
@@ -60,51 +133,91 @@ static void on_read(struct bufferevent *bev, void *arg) {
 static void on_event(struct bufferevent *bev, short events, void *arg) {
   struct connection *c = arg;
   (void)bev;
+  if (events & BEV_EVENT_TIMEOUT) {
+    log_info("net", "closing %s: idle for connections.max.idle.ms=%lld", c->peer,
+             (long long)c->srv->broker.cfg->connections_max_idle_ms);
+    conn_close(c);
+    return;
+  }
   if (events & BEV_EVENT_ERROR)
     log_debug("net", "connection from %s failed: %s", c->peer,
               evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
   if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) conn_close(c);
 }
 
-static void format_peer(const struct sockaddr *addr, char *out, size_t size) {
-  char host[INET6_ADDRSTRLEN] = "?";
+/* "ip" and "ip:port" of a peer address. */
+static void format_peer(const struct sockaddr *addr, char *ip, size_t ip_size, char *peer,
+                        size_t peer_size) {
   int port = 0;
+  snprintf(ip, ip_size, "?");
   if (addr->sa_family == AF_INET) {
     const struct sockaddr_in *in4 = (const struct sockaddr_in *)(const void *)addr;
-    inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+    inet_ntop(AF_INET, &in4->sin_addr, ip, (socklen_t)ip_size);
     port = ntohs(in4->sin_port);
   } else if (addr->sa_family == AF_INET6) {
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)addr;
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)ip_size);
     port = ntohs(in6->sin6_port);
   }
-  snprintf(out, size, "%s:%d", host, port);
+  snprintf(peer, peer_size, "%s:%d", ip, port);
 }
 
 void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t fd,
                  const struct sockaddr *addr, int addr_len) {
+  const struct config *cfg = srv->broker.cfg;
+  char ip[48], peer[80];
   (void)addr_len;
+  format_peer(addr, ip, sizeof(ip), peer, sizeof(peer));
+  if (!conn_limits_acquire(&srv->limits, ip)) {
+    log_warn("net", "refusing %s on %s: max.connections.per.ip=%d reached for %s", peer, l->name,
+             conn_limits_for_ip(&srv->limits, ip), ip);
+    evutil_closesocket(fd);
+    return;
+  }
+  /* Kafka's socket buffer sizes: they also bound what a client that stops reading can park in
+   * the kernel before the connection is muted. */
+  if (cfg->socket_send_buffer_bytes >= 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->socket_send_buffer_bytes, sizeof(int32_t));
+  if (cfg->socket_receive_buffer_bytes >= 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->socket_receive_buffer_bytes, sizeof(int32_t));
   struct connection *c = calloc(1, sizeof(*c));
-  if (c == NULL) {
-    evutil_closesocket(fd);
-    return;
-  }
+  if (c == NULL) goto fail;
   c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-  if (c->bev == NULL) {
-    evutil_closesocket(fd);
-    free(c);
-    return;
-  }
+  if (c->bev == NULL) goto fail;
+  c->frame_timer = evtimer_new(srv->base, on_frame_timeout, c);
+  if (c->frame_timer == NULL) goto fail;
   c->srv = srv;
   c->listener = l;
-  format_peer(addr, c->peer, sizeof(c->peer));
+  c->state = CONN_READING;
+  /* No SASL yet: PLAINTEXT and SSL connections are authenticated from the start, as in Kafka. */
+  c->authenticated = true;
+  snprintf(c->ip, sizeof(c->ip), "%s", ip);
+  snprintf(c->peer, sizeof(c->peer), "%s", peer);
   c->next = srv->connections;
   if (c->next) c->next->prev = c;
   srv->connections = c;
   srv->connection_count++;
-  bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+  bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+  if (cfg->connections_max_idle_ms >= 0) {
+    struct timeval idle = {(time_t)(cfg->connections_max_idle_ms / 1000),
+                           (suseconds_t)(cfg->connections_max_idle_ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &idle, NULL);
+  }
   bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-  log_debug("net", "accepted %s on %s", c->peer, l->name);
+  log_debug("net",
+            "accepted %s on %s (%d open): frames up to %d bytes, %d responses queued at most, "
+            "request arena up to %zu bytes",
+            c->peer, l->name, srv->connection_count, frame_max(c), cfg->queued_max_requests,
+            arena_limit((size_t)frame_max(c)));
+  if (srv->connection_count >= cfg->max_connections) server_set_accepting(srv, false);
+  return;
+fail:
+  conn_limits_release(&srv->limits, ip);
+  if (c != NULL && c->bev != NULL)
+    bufferevent_free(c->bev);
+  else
+    evutil_closesocket(fd);
+  free(c);
 }
 
 void conn_close(struct connection *c) {
@@ -115,6 +228,12 @@ void conn_close(struct connection *c) {
     srv->connections = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->connection_count--;
+  conn_limits_release(&srv->limits, c->ip);
+  log_debug("net", "closed %s after %llu requests: peak input %zu, output %zu, arena %zu bytes",
+            c->peer, (unsigned long long)c->requests, c->peak_input, c->peak_output, c->peak_arena);
+  event_free(c->frame_timer);
   bufferevent_free(c->bev);
   free(c);
+  if (!srv->accepting && srv->connection_count < srv->broker.cfg->max_connections)
+    server_set_accepting(srv, true);
 }

@@ -1,8 +1,15 @@
 /* Internals shared by server.c (listeners, signals, lifetime) and connection.c (framing).
  *
- * Connection states: OPEN (reading frames, answering in order) -> closed (freed at once).
- * Requests of a connection are handled one at a time in arrival order, so responses leave in
- * request order; a handler that must wait will later mute reading instead. */
+ * A connection is READING (frames are read and answered in arrival order, so responses leave in
+ * request order) or MUTED (queued.max.requests responses wait to be sent: reading stops until the
+ * output has drained, so a client that does not read cannot make the broker buffer without
+ * bound). Either state ends in closed (freed at once) on EOF, an error, a limit, or shutdown.
+ *
+ * Memory per connection is bounded by: one frame (socket.request.max.bytes, or
+ * sasl.server.max.receive.size before authentication), the request's arena (a multiple of the
+ * frame), and queued.max.requests responses. Timers: connections.max.idle.ms without a byte
+ * read closes the connection; so does a frame still incomplete quire.request.read.timeout.ms
+ * after its first byte (a client trickling bytes in). */
 #ifndef QUIRE_BROKER_NET_H
 #define QUIRE_BROKER_NET_H
 
@@ -12,6 +19,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "conn_limits.h"
 
 struct server;
 
@@ -23,10 +31,19 @@ struct listener {
   int port; /* bound port */
 };
 
+enum conn_state { CONN_READING, CONN_MUTED };
+
 struct connection {
   struct server *srv;
   const struct listener *listener;
   struct bufferevent *bev;
+  enum conn_state state;
+  bool authenticated;        /* frames up to socket.request.max.bytes, else the pre-auth cap */
+  int32_t inflight;          /* responses queued since the output was last empty */
+  struct event *frame_timer; /* armed while a frame is incomplete */
+  uint64_t requests;
+  size_t peak_input, peak_output, peak_arena;
+  char ip[48];   /* client address, for per-ip limits */
   char peer[80]; /* "host:port" of the client, for logs */
   struct connection *prev, *next;
 };
@@ -39,7 +56,12 @@ struct server {
   struct event *sigterm, *sigint;
   struct connection *connections; /* doubly linked list of open connections */
   int connection_count;
+  struct conn_limits limits;
+  bool accepting; /* false while max.connections are open: listeners paused */
 };
+
+/* Pauses or resumes every listener (max.connections). */
+void server_set_accepting(struct server *srv, bool accepting);
 
 /* Takes ownership of fd. */
 void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t fd,

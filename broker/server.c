@@ -59,9 +59,9 @@ static int listener_open(struct server *srv, const struct config_listener *cl, s
   l->srv = srv;
   snprintf(l->name, sizeof(l->name), "%s", cl->name);
   snprintf(l->host, sizeof(l->host), "%s", cl->host);
-  l->ev =
-      evconnlistener_new_bind(srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                              -1, res->ai_addr, (int)res->ai_addrlen);
+  l->ev = evconnlistener_new_bind(
+      srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+      srv->broker.cfg->socket_listen_backlog_size, res->ai_addr, (int)res->ai_addrlen);
   freeaddrinfo(res);
   if (l->ev == NULL) {
     log_error("net", "listener %s: cannot bind %s:%d: %s", cl->name, cl->host, cl->port,
@@ -98,11 +98,29 @@ static int register_self(struct server *srv) {
   return image_broker_put(&srv->broker.image, &self);
 }
 
+void server_set_accepting(struct server *srv, bool accepting) {
+  if (srv->accepting == accepting) return;
+  srv->accepting = accepting;
+  for (int i = 0; i < srv->listener_count; i++) {
+    if (srv->listeners[i].ev == NULL) continue;
+    if (accepting)
+      evconnlistener_enable(srv->listeners[i].ev);
+    else
+      evconnlistener_disable(srv->listeners[i].ev);
+  }
+  if (accepting)
+    log_info("net", "accepting connections again");
+  else
+    log_warn("net", "max.connections=%d reached: new connections wait until one closes",
+             srv->broker.cfg->max_connections);
+}
+
 static void close_all(struct server *srv) {
   for (int i = 0; i < srv->listener_count; i++) {
     if (srv->listeners[i].ev) evconnlistener_free(srv->listeners[i].ev);
     srv->listeners[i].ev = NULL;
   }
+  srv->accepting = true; /* nothing left to resume as connections close */
   while (srv->connections) conn_close(srv->connections);
 }
 
@@ -122,6 +140,12 @@ int server_create(struct server **out, const struct config *cfg, const struct me
   srv->broker.meta = *meta;
   image_init(&srv->broker.image, meta->cluster_id, cfg->role_controller ? cfg->node_id : -1);
   signal(SIGPIPE, SIG_IGN);
+  char err[256];
+  if (conn_limits_init(&srv->limits, cfg, err, sizeof(err)) != 0) {
+    log_error("net", "%s", err);
+    goto fail;
+  }
+  srv->accepting = true;
   srv->base = event_base_new();
   if (srv->base == NULL) goto fail;
   for (int i = 0; i < cfg->listener_count; i++) {
@@ -155,5 +179,6 @@ void server_destroy(struct server *srv) {
   if (srv->sigterm) event_free(srv->sigterm);
   if (srv->sigint) event_free(srv->sigint);
   if (srv->base) event_base_free(srv->base);
+  conn_limits_free(&srv->limits);
   free(srv);
 }

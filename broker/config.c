@@ -244,7 +244,7 @@ static const struct config_key config_keys[] = {
     KLIST("ssl.cipher.suites", "", NULL),
     KSTR("ssl.client.auth", "none", "required,requested,none"),
     KSTR("ssl.endpoint.identification.algorithm", "https", NULL),
-    KLIST("ssl.principal.mapping.rules", "DEFAULT", NULL),
+    KSTR("ssl.principal.mapping.rules", "DEFAULT", NULL), /* a string: rules contain commas */
 
     /* SASL and authorization */
     KLIST("sasl.enabled.mechanisms", "GSSAPI", NULL),

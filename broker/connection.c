@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 
 /* Bound on a request's decoded form. The worst wire-to-struct growth is an array of empty compact
  * strings (1 byte each on the wire, 16 in memory), hence 16x the frame; the absolute cap keeps a
@@ -139,6 +140,10 @@ static void on_event(struct bufferevent *bev, short events, void *arg) {
     conn_close(c);
     return;
   }
+  if (c->listener->tls != NULL) { /* handshake, principal and TLS errors: tls.c */
+    if (tls_conn_event(c, events) != 0) conn_close(c);
+    return;
+  }
   if (events & BEV_EVENT_ERROR)
     log_debug("net", "connection from %s failed: %s", c->peer,
               evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -182,7 +187,8 @@ void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t f
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->socket_receive_buffer_bytes, sizeof(int32_t));
   struct connection *c = calloc(1, sizeof(*c));
   if (c == NULL) goto fail;
-  c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+  c->bev = l->tls != NULL ? tls_bufferevent_new(l->tls, srv->base, fd)
+                          : bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (c->bev == NULL) goto fail;
   c->frame_timer = evtimer_new(srv->base, on_frame_timeout, c);
   if (c->frame_timer == NULL) goto fail;
@@ -193,6 +199,7 @@ void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t f
   c->authenticated = true;
   snprintf(c->ip, sizeof(c->ip), "%s", ip);
   snprintf(c->peer, sizeof(c->peer), "%s", peer);
+  snprintf(c->principal, sizeof(c->principal), "User:ANONYMOUS"); /* SSL: tls_conn_event */
   c->next = srv->connections;
   if (c->next) c->next->prev = c;
   srv->connections = c;

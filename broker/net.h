@@ -22,13 +22,15 @@
 #include "conn_limits.h"
 
 struct server;
+struct tls_ctx;
 
 struct listener {
   struct server *srv;
   struct evconnlistener *ev;
   char name[64];
   char host[256];
-  int port; /* bound port */
+  int port;            /* bound port */
+  struct tls_ctx *tls; /* SSL listeners only (tls.h); NULL on PLAINTEXT */
 };
 
 enum conn_state { CONN_READING, CONN_MUTED };
@@ -45,6 +47,8 @@ struct connection {
   size_t peak_input, peak_output, peak_arena;
   char ip[48];   /* client address, for per-ip limits */
   char peer[80]; /* "host:port" of the client, for logs */
+  /* Kafka's principal: "User:ANONYMOUS", or from the TLS client certificate (tls.c) */
+  char principal[512];
   struct connection *prev, *next;
 };
 

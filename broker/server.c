@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "tls.h"
 
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *addr,
                       int addr_len, void *arg) {
@@ -41,9 +42,16 @@ static int bound_port(evutil_socket_t fd) {
 }
 
 static int listener_open(struct server *srv, const struct config_listener *cl, struct listener *l) {
-  if (cl->protocol != SECPROTO_PLAINTEXT) {
-    log_error("net", "listener %s: only PLAINTEXT listeners are served so far", cl->name);
+  if (cl->protocol != SECPROTO_PLAINTEXT && cl->protocol != SECPROTO_SSL) {
+    log_error("net", "listener %s: only PLAINTEXT and SSL listeners are served so far", cl->name);
     return -1;
+  }
+  if (cl->protocol == SECPROTO_SSL) {
+    char err[1024];
+    if (tls_ctx_create(&l->tls, srv->broker.cfg, cl->name, err, sizeof(err)) != 0) {
+      log_error("net", "listener %s: %s", cl->name, err);
+      return -1;
+    }
   }
   struct addrinfo hints = {0}, *res = NULL;
   char port[16];
@@ -176,6 +184,7 @@ int server_run(struct server *srv) {
 void server_destroy(struct server *srv) {
   if (srv == NULL) return;
   close_all(srv);
+  for (int i = 0; i < CONFIG_LISTENERS_MAX; i++) tls_ctx_destroy(srv->listeners[i].tls);
   if (srv->sigterm) event_free(srv->sigterm);
   if (srv->sigint) event_free(srv->sigint);
   if (srv->base) event_base_free(srv->base);

@@ -6,9 +6,12 @@ Each Broker gets a fresh temporary data directory and an ephemeral loopback port
 
 The harness reads the broker's output (stdout and stderr, one pipe) until a line contains
 "listening on PLAINTEXT://127.0.0.1:<port>" (20 s), then a thread keeps draining it into a log
-file so the pipe never fills. Stopping sends SIGTERM, waits 10 s (then SIGKILL) and requires exit
-status 0: a clean shutdown is part of every test. The data directory is removed in any case; the
-broker's log is printed when a test fails.
+file so the pipe never fills. A test may pass its own listeners (Broker(listeners="SSL://...")):
+the harness then waits for a "listening on NAME://host:port" line of every listener named there,
+keeps each bound endpoint in broker.endpoints[NAME], and broker.host/port are the first one's.
+Stopping sends SIGTERM, waits 10 s (then SIGKILL) and requires exit status 0: a clean shutdown
+is part of every test. The data directory is removed in any case; the broker's log is printed
+when a test fails.
 
 The binary comes from $QUIRE_BIN, else from the first command-line argument. Run a test file with
 /usr/bin/python3 (the system python can import confluent_kafka and kafka):
@@ -32,7 +35,8 @@ import unittest
 START_TIMEOUT_S = 20
 LOG_DUMP_LINES_MAX = 2000
 STOP_TIMEOUT_S = 10
-LISTENING_RE = re.compile(r"listening on PLAINTEXT://(\[[^\]]+\]|[^\s:/]+):(\d+)")
+LISTENING_RE = re.compile(r"listening on ([A-Za-z0-9_-]+)://(\[[^\]]+\]|[^\s:/]+):(\d+)")
+DEFAULT_LISTENERS = "PLAINTEXT://127.0.0.1:0"
 
 _quire_bin = None
 _log_root = None
@@ -71,7 +75,7 @@ class Broker:
 
     _count = 0
 
-    def __init__(self, overrides=(), name=None):
+    def __init__(self, overrides=(), name=None, listeners=DEFAULT_LISTENERS):
         Broker._count += 1
         self.name = name or f"broker{Broker._count}"
         self.overrides = list(overrides)
@@ -80,6 +84,10 @@ class Broker:
         self.proc = None
         self.host = None
         self.port = None
+        self.listeners = listeners
+        # listener names to wait for, upper-cased as the broker logs them
+        self._waiting = [n.upper() for n in re.findall(r"([A-Za-z0-9_-]+)://", listeners)]
+        self.endpoints = {}  # listener name -> (host, bound port)
         self.returncode = None
         self._drainer = None
         self._listening = threading.Event()
@@ -93,7 +101,7 @@ class Broker:
         self.log_path = os.path.join(_log_dir(), f"{self.name}.log")
         argv = [quire_bin(),
                 "--override", f"log.dirs={self.data_dir}",
-                "--override", "listeners=PLAINTEXT://127.0.0.1:0"]
+                "--override", f"listeners={self.listeners}"]
         for kv in self.overrides:
             argv += ["--override", kv]
         _test_brokers.append(self)
@@ -114,8 +122,9 @@ class Broker:
             if time.monotonic() > deadline:
                 self._kill()
                 self._cleanup_dir()
-                raise BrokerError(f"{self.name} did not log 'listening on PLAINTEXT://...' within "
-                                  f"{START_TIMEOUT_S} s\n{self._log_for_error()}")
+                raise BrokerError(f"{self.name} did not log 'listening on NAME://...' for "
+                                  f"{', '.join(self._waiting)} within {START_TIMEOUT_S} s\n"
+                                  f"{self._log_for_error()}")
         return self
 
     def _drain(self):
@@ -127,8 +136,10 @@ class Broker:
                 if not self._listening.is_set():
                     m = LISTENING_RE.search(line)
                     if m:
-                        self.host, self.port = m.group(1).strip("[]"), int(m.group(2))
-                        self._listening.set()
+                        self.endpoints[m.group(1)] = (m.group(2).strip("[]"), int(m.group(3)))
+                        if all(n in self.endpoints for n in self._waiting):
+                            self.host, self.port = self.endpoints[self._waiting[0]]
+                            self._listening.set()
         self.proc.stdout.close()
 
     def stop(self):
@@ -179,6 +190,25 @@ class Broker:
         head = "(earlier lines left out)\n" if len(tail) > lines_max else ""
         return head + "".join(list(tail)[-lines_max:])
 
+    def bootstrap_of(self, listener):
+        """host:port of the named listener (as bound)."""
+        host, port = self.endpoints[listener]
+        return f"{host}:{port}"
+
+    def wait_for_log(self, pattern, timeout_s=10):
+        """Waits until the broker's log has a line matching the regex pattern; returns the match.
+        Fails with the log's tail after timeout_s."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            m = regex.search(self.log_text())
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise BrokerError(f"{self.name} did not log /{pattern}/ within {timeout_s} s\n"
+                                  f"{self._log_for_error()}")
+            time.sleep(0.05)
+
     def read_meta_properties(self):
         """meta.properties of the (single) log dir as a dict."""
         props = {}
@@ -201,8 +231,8 @@ class Broker:
 class BrokerTestCase(unittest.TestCase):
     """A test case whose brokers are stopped (and checked for a clean exit) after each test."""
 
-    def start_broker(self, overrides=(), name=None):
-        broker = Broker(overrides, name).start()
+    def start_broker(self, overrides=(), name=None, listeners=DEFAULT_LISTENERS):
+        broker = Broker(overrides, name, listeners).start()
         self.addCleanup(broker.stop)
         return broker
 

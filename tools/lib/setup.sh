@@ -10,10 +10,10 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 # Build dependencies of the broker (and of the unit tests: check).
 QUIRE_BUILD_DEPS=(meson ninja-build pkg-config gcc libevent-dev libssl-dev zlib1g-dev
-  libsnappy-dev libzstd-dev liblz4-dev check python3)
+  libsnappy-dev libzstd-dev liblz4-dev libpcre2-dev check python3)
 # Clients and tools the test suites drive.
 # shellcheck disable=SC2034
-QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka clang libclang-rt-14-dev)
+QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka openssl clang libclang-rt-14-dev)
 
 quire_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 quire_apt_updated=0

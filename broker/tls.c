@@ -439,15 +439,20 @@ static int tls_set_protocols(SSL_CTX *ctx, struct tls_settings *ts, char *err, s
   return 0;
 }
 
-/* Finds a cipher by IANA name (Java's, with SSL_ read as TLS_) or OpenSSL name. */
+/* Whether an IANA name matches a name Kafka accepts for it (Java's, where SSL_ means TLS_). */
+static bool tls_iana_name_matches(const char *iana, const char *name) {
+  if (iana == NULL) return false;
+  if (strncmp(name, "SSL_", 4) == 0)
+    return strncmp(iana, "TLS_", 4) == 0 && strcmp(iana + 4, name + 4) == 0;
+  return strcmp(iana, name) == 0;
+}
+
+/* Finds a cipher by IANA name or OpenSSL name. */
 static const SSL_CIPHER *tls_cipher_find(STACK_OF(SSL_CIPHER) * all, const char *name) {
-  char iana[128];
-  snprintf(iana, sizeof(iana), "%s%s", strncmp(name, "SSL_", 4) == 0 ? "TLS_" : "",
-           strncmp(name, "SSL_", 4) == 0 ? name + 4 : name);
   for (int i = 0; i < sk_SSL_CIPHER_num(all); i++) {
     const SSL_CIPHER *c = sk_SSL_CIPHER_value(all, i);
-    const char *std = SSL_CIPHER_standard_name(c);
-    if ((std != NULL && strcmp(std, iana) == 0) || strcmp(SSL_CIPHER_get_name(c), name) == 0)
+    if (tls_iana_name_matches(SSL_CIPHER_standard_name(c), name) ||
+        strcmp(SSL_CIPHER_get_name(c), name) == 0)
       return c;
   }
   return NULL;

@@ -200,7 +200,7 @@ static int read_len(struct wire_reader *r, int32_t *len, bool compact, bool wide
     return WIRE_OK;
   }
   if (wide) return wire_read_i32(r, len);
-  int16_t l16;
+  int16_t l16 = 0;
   int rc = wire_read_i16(r, &l16);
   *len = l16;
   return rc;

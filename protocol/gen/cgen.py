@@ -5,7 +5,8 @@
 
 Writes into DIR: messages.h (every struct and function), msg_<schema>.c per schema file,
 msg_table.c (the API table), msg_fill.h / msg_fill.c (test-only fillers used by the round-trip
-tests). With --check, only parses and validates.
+tests), msg_print.h / msg_print.c (test-only printers of every field, used by the golden-frame
+test). With --check, only parses and validates.
 
 Every version test is resolved into a plain `if (version >= N)`; decoders check every count
 against the bytes left before allocating from the request's arena, never call malloc and never
@@ -596,6 +597,74 @@ class Gen:
         out.append('')
 
 
+    # ---- test printers: every field present at a version as `path=value` ----
+
+    def print_scalar(self, f, lv, ind, out):
+        e = f.elem
+        if f.is_struct:
+            sn = self.sname(f.struct)
+            if f.nullable.empty():
+                out.append(ind + 'print_%s(&%s, version, p);' % (sn, lv))
+            else:
+                out.append(ind + 'if (%s == NULL) msg_print_null(p);' % lv)
+                out.append(ind + 'else print_%s(%s, version, p);' % (sn, lv))
+        elif e == 'string':
+            out.append(ind + 'msg_print_str(p, %s);' % lv)
+        elif e in ('bytes', 'records'):
+            out.append(ind + 'msg_print_bytes(p, %s);' % lv)
+        elif e == 'uuid':
+            out.append(ind + 'msg_print_uuid(p, &%s);' % lv)
+        elif e == 'bool':
+            out.append(ind + 'msg_print_bool(p, %s);' % lv)
+        elif e == 'float64':
+            out.append(ind + 'msg_print_f64(p, %s);' % lv)
+        else:
+            out.append(ind + 'msg_print_int(p, (int64_t)%s);' % lv)
+
+    def print_field(self, f, ind, out):
+        lv = 'm->' + f.cname
+        out.append(ind + 'size_t at = msg_print_enter(p, "%s");' % f.cname)
+        if not f.is_array:
+            self.print_scalar(f, lv, ind, out)
+        else:
+            out.append(ind + 'if (%s.count < 0) {' % lv)
+            out.append(ind + '  msg_print_null(p);')
+            out.append(ind + '} else {')
+            out.append(ind + '  msg_print_count(p, %s.count);' % lv)
+            out.append(ind + '  for (int32_t i = 0; i < %s.count; i++) {' % lv)
+            out.append(ind + '    size_t at_i = msg_print_index(p, i);')
+            self.print_scalar(ElemView(f), lv + '.items[i]', ind + '    ', out)
+            out.append(ind + '    msg_print_leave(p, at_i);')
+            out.append(ind + '  }')
+            out.append(ind + '}')
+        out.append(ind + 'msg_print_leave(p, at);')
+
+    def define_print(self, out):
+        for s in self.msg.structs:
+            sn = self.sname(s)
+            out.append('static void print_%s(const struct %s *m, int16_t version, struct msg_print *p);' % (sn, sn))
+        out.append('')
+        for s in self.msg.structs:
+            sn = self.sname(s)
+            out.append('static void print_%s(const struct %s *m, int16_t version, struct msg_print *p) {' % (sn, sn))
+            for f in s.fields:
+                out.append('  if (%s) {' % self.cond(f.versions))
+                self.print_field(f, '    ', out)
+                out.append('  }')
+            if self.flexible:
+                out.append('  msg_print_tags(p, &m->unknown_tags);')
+            out.append('  (void)m;')
+            out.append('  (void)version;')
+            out.append('  (void)p;')
+            out.append('}')
+            out.append('')
+        cn = self.cname
+        out.append('void %s_print(const void *m, int16_t version, struct msg_print *p) {' % cn)
+        out.append('  print_%s(m, version, p);' % cn)
+        out.append('}')
+        out.append('')
+
+
 class ElemView:
     """An array field seen as one of its elements: same type, never nullable, no default."""
 
@@ -748,6 +817,44 @@ def main():
         fc.append('  {%d, %s_request_fill, %s_response_fill},' % (api.key, cn, cn))
     fc.append('};')
     write(os.path.join(args.out, 'msg_fill.c'), fc)
+
+    # Test printers.
+    ph = [PREAMBLE, '#ifndef QUIRE_PROTOCOL_MSG_PRINT_H', '#define QUIRE_PROTOCOL_MSG_PRINT_H', '',
+          '#include "messages.h"', '',
+          '/* Prints every field present at a version as `path=value` (tests and tools only): paths',
+          ' * are snake_case field names joined by dots, with [i] for array elements; an array also',
+          ' * prints path.count, a null value prints null, an unknown tag prints ?tagN=hex. */',
+          'struct msg_print {', '  char path[1024];', '  size_t len;',
+          '  void (*emit)(void *ctx, const char *path, const char *value);', '  void *ctx;', '};',
+          'size_t msg_print_enter(struct msg_print *p, const char *name);',
+          'size_t msg_print_index(struct msg_print *p, int32_t index);',
+          'void msg_print_leave(struct msg_print *p, size_t len);',
+          'void msg_print_int(struct msg_print *p, int64_t v);',
+          'void msg_print_bool(struct msg_print *p, bool v);',
+          'void msg_print_f64(struct msg_print *p, double v);',
+          'void msg_print_str(struct msg_print *p, struct wire_str v);',
+          'void msg_print_bytes(struct msg_print *p, struct wire_bytes v);',
+          'void msg_print_uuid(struct msg_print *p, const struct wire_uuid *v);',
+          'void msg_print_null(struct msg_print *p);',
+          'void msg_print_count(struct msg_print *p, int32_t count);',
+          'void msg_print_tags(struct msg_print *p, const struct wire_tags *t);',
+          '', 'typedef void msg_print_fn(const void *m, int16_t version, struct msg_print *p);',
+          'struct msg_print_api {', '  int16_t key;', '  msg_print_fn *request, *response;', '};',
+          '/* In the order of msg_apis. */',
+          'extern const struct msg_print_api msg_print_apis[];', '']
+    for g in all_gens:
+        ph.append('msg_print_fn %s_print;' % g.cname)
+    ph += ['', '#endif']
+    write(os.path.join(args.out, 'msg_print.h'), ph)
+    pc = [PREAMBLE, '#include "msg_print.h"', '']
+    for g in all_gens:
+        g.define_print(pc)
+    pc.append('const struct msg_print_api msg_print_apis[] = {')
+    for api in sorted(apis, key=lambda a: a.key):
+        cn = 'msg_%s' % snake(api.name)
+        pc.append('  {%d, %s_request_print, %s_response_print},' % (api.key, cn, cn))
+    pc.append('};')
+    write(os.path.join(args.out, 'msg_print.c'), pc)
 
 
 if __name__ == '__main__':

@@ -422,3 +422,9 @@ bool wire_str_eq(struct wire_str a, const char *b) {
   size_t n = strlen(b);
   return n == (size_t)a.len && memcmp(a.ptr, b, n) == 0;
 }
+
+bool wire_uuid_is_zero(const struct wire_uuid *u) {
+  for (int i = 0; i < 16; i++)
+    if (u->b[i]) return false;
+  return true;
+}

@@ -142,5 +142,6 @@ static inline struct wire_str wire_str_of(const char *s) {
   return v;
 }
 bool wire_str_eq(struct wire_str a, const char *b);
+bool wire_uuid_is_zero(const struct wire_uuid *u);
 
 #endif

@@ -171,7 +171,7 @@ class Gen:
         if f.elem in ('bytes', 'records'):
             return '%s.len >= 0' % lv if d == 'null' else '%s.len != 0' % lv
         if f.elem == 'uuid':
-            return '!msg_uuid_is_zero(&%s)' % lv
+            return '!wire_uuid_is_zero(&%s)' % lv
         return '%s != %s' % (lv, self.default_value(f))
 
     def init_body(self, s, out):
@@ -745,9 +745,7 @@ def main():
 
     common = [PREAMBLE, '#include <string.h>', '', '#include "messages.h"', '',
               '#define MSG_TRY(expr) \\', '  do { \\', '    int rc_ = (expr); \\',
-              '    if (rc_ != WIRE_OK) return rc_; \\', '  } while (0)', '',
-              'static inline bool msg_uuid_is_zero(const struct wire_uuid *u) {',
-              '  for (int i = 0; i < 16; i++)', '    if (u->b[i]) return false;', '  return true;', '}', '']
+              '    if (rc_ != WIRE_OK) return rc_; \\', '  } while (0)', '']
     for stem, gens in files:
         c = list(common)
         for g in gens:

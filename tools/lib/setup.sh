@@ -13,7 +13,10 @@ QUIRE_BUILD_DEPS=(meson ninja-build pkg-config gcc libevent-dev libssl-dev zlib1
   libsnappy-dev libzstd-dev liblz4-dev libpcre2-dev check python3)
 # Clients and tools the test suites drive.
 # shellcheck disable=SC2034
-QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka openssl clang libclang-rt-14-dev)
+QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka openssl)
+# The fuzz build (build-fuzz/, suite 'fuzz'): clang with libFuzzer and the sanitizer runtimes.
+# shellcheck disable=SC2034
+QUIRE_FUZZ_DEPS=(clang libclang-rt-14-dev)
 
 quire_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 quire_apt_updated=0

@@ -65,8 +65,11 @@ static int handle_frames(struct connection *c) {
     int32_t len = (int32_t)(((uint32_t)len_bytes[0] << 24) | ((uint32_t)len_bytes[1] << 16) |
                             ((uint32_t)len_bytes[2] << 8) | len_bytes[3]);
     if (len < 0 || len > max) {
-      log_warn("net", "closing %s: frame of %d bytes exceeds the limit of %d (%s)", c->peer, len,
-               max, c->authenticated ? "socket.request.max.bytes" : "sasl.server.max.receive.size");
+      /* A TLS ClientHello starts 16 03: say so rather than only quoting a huge length. */
+      bool tls_hello = c->listener->tls == NULL && len_bytes[0] == 0x16 && len_bytes[1] == 0x03;
+      log_warn("net", "closing %s: frame of %d bytes exceeds the limit of %d (%s)%s", c->peer, len,
+               max, c->authenticated ? "socket.request.max.bytes" : "sasl.server.max.receive.size",
+               tls_hello ? "; it looks like TLS sent to a plaintext listener" : "");
       conn_close(c);
       return -1;
     }

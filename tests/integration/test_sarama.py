@@ -1,0 +1,105 @@
+"""sarama 1.22 (Go, Debian's golang-github-shopify-sarama-dev) reads Quire's cluster metadata over
+PLAINTEXT and over SSL (config.Net.TLS): client.Brokers(), client.Controller(), client.Topics(),
+RefreshMetadata of a topic that does not exist, the cluster id of a Metadata v5 response, and
+ClusterAdmin.DescribeCluster(). config.Version is sarama.V2_2_0_0, the newest sarama 1.22 defines.
+
+tests/clients/sarama/main.go is built once per run with the Go toolchain (GOPATH mode, the
+Debian-packaged sources under /usr/share/gocode; the Go build cache makes later builds fast)."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import certs
+import client_programs
+import harness
+
+SOURCE = os.path.join(client_programs.CLIENTS_DIR, "sarama", "main.go")
+SARAMA_SRC = "/usr/share/gocode/src/github.com/Shopify/sarama"
+BUILD_TIMEOUT_S = 240
+NO_AUTO_CREATE = "auto.create.topics.enable=false"
+UNKNOWN_TOPIC_OR_PARTITION = 3
+CERTS = certs.TempCerts("quire-sarama-tls-")
+_work_dir = None
+_binary = None
+
+
+def _go_env(work_dir):
+    env = dict(os.environ, GO111MODULE="off", CGO_ENABLED="1",
+               GOPATH=f"{os.path.join(work_dir, 'gopath')}:/usr/share/gocode")
+    # The user's build cache when there is one (rebuilds take a second or two); else a fresh one.
+    cache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, env=env,
+                           timeout=30).stdout.strip()
+    if not cache or cache == "off":
+        env["GOCACHE"] = os.path.join(work_dir, "go-cache")
+    return env
+
+
+def setUpModule():
+    global _work_dir, _binary
+    if not shutil.which("go"):
+        raise client_programs.MissingTool("go is not on PATH (apt-get install golang-go)")
+    if not os.path.isdir(SARAMA_SRC):
+        raise client_programs.MissingTool(f"{SARAMA_SRC} is missing "
+                                          "(apt-get install golang-github-shopify-sarama-dev)")
+    _work_dir = tempfile.mkdtemp(prefix="quire-sarama-")
+    _binary = os.path.join(_work_dir, "sarama_metadata")
+    proc = subprocess.run(["go", "build", "-o", _binary, SOURCE], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, env=_go_env(_work_dir),
+                          cwd=os.path.dirname(SOURCE), timeout=BUILD_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise RuntimeError(f"go build of {SOURCE} failed:\n{proc.stdout}{proc.stderr}")
+    CERTS.make()
+
+
+def tearDownModule():
+    CERTS.remove()
+    if _work_dir:
+        shutil.rmtree(_work_dir, ignore_errors=True)
+
+
+def sarama_metadata(bootstrap, ca_file=None):
+    return client_programs.run_json([_binary, bootstrap] + ([ca_file] if ca_file else []))
+
+
+class SaramaMetadata(harness.BrokerTestCase):
+    def assert_metadata(self, out, broker, node_id, port):
+        expected = [{"id": node_id, "addr": f"127.0.0.1:{port}"}]
+        self.assertEqual(out["version"], "2.2.0", out)
+        self.assertEqual(out["brokers"], expected, out)
+        self.assertEqual(out["controller"], expected[0], out)
+        self.assertEqual(out["topics"], [], out)
+        # RefreshMetadata("missing") ends, after its retry, with the topic's error as a KError
+        self.assertEqual(out["missing_topic_error_code"], UNKNOWN_TOPIC_OR_PARTITION, out)
+        # Metadata v5 (what sarama sends for V2_2_0_0) carries the cluster and controller ids
+        meta = broker.read_meta_properties()
+        self.assertEqual(meta["node.id"], str(node_id))
+        self.assertEqual(out["metadata_version"], 5, out)
+        self.assertEqual(out["cluster_id"], meta["cluster.id"], out)
+        self.assertEqual(out["controller_id"], node_id, out)
+        self.assertEqual(out["metadata_brokers"], expected, out)
+        self.assertEqual(out["metadata_topics"], [{"name": "missing", "partitions": 0,
+                                                   "error_code": UNKNOWN_TOPIC_OR_PARTITION}], out)
+        # DescribeCluster sends Metadata v0, which has no controller id: sarama reports -1
+        self.assertEqual(out["admin_brokers"], expected, out)
+        self.assertEqual(out["admin_controller_id"], -1, out)
+
+    def test_metadata_over_plaintext(self):
+        broker = self.start_broker(["node.id=7", NO_AUTO_CREATE])
+        self.assert_metadata(sarama_metadata(broker.bootstrap), broker, 7, broker.port)
+
+    def test_metadata_over_ssl_and_plaintext_listeners_of_one_broker(self):
+        broker = self.start_broker(
+            CERTS.ssl_overrides("node.id=9", NO_AUTO_CREATE),
+            listeners="PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0")
+        ssl_port, plain_port = broker.endpoints["SSL"][1], broker.endpoints["PLAINTEXT"][1]
+        self.assertNotEqual(ssl_port, plain_port)
+        self.assert_metadata(sarama_metadata(broker.bootstrap_of("SSL"), CERTS["ca.pem"]),
+                             broker, 9, ssl_port)
+        self.assert_metadata(sarama_metadata(broker.bootstrap_of("PLAINTEXT")),
+                             broker, 9, plain_port)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,158 @@
+/* The partition log: the segments of one partition directory (<topic>-<partition>) and its
+ * offsets. Design note and invariants in plog.c.
+ *
+ * Errors: every function returns 0 or a negative errno:
+ *  -EBADMSG   a batch to append is corrupt (rb_validate failed)  -> CORRUPT_MESSAGE
+ *  -EMSGSIZE  a batch is larger than max_message_bytes           -> MESSAGE_TOO_LARGE
+ *  -ERANGE    an offset outside [log start, log end]             -> OFFSET_OUT_OF_RANGE
+ *  -EINVAL    misuse (a replica batch below the log end ...)     -> the caller's bug / INVALID_*
+ *  -ENOENT    plog_find_offset_by_timestamp found nothing        -> offset -1
+ *  anything else (-ENOSPC, -EIO, -EROFS ...) is a disk error      -> KAFKA_STORAGE_ERROR
+ * plog_is_disk_error() tells the last group apart.
+ *
+ * Threading: every plog_* function may be called from one thread at a time (the broker's event
+ * loop); the flusher thread works beside it under the log's mutex. The on_durable callback runs
+ * on the flusher thread with no storage lock held: it must only hand the news over (e.g.
+ * event_active / a pipe) to the thread that owns the log. It may not call plog_close. */
+#ifndef QUIRE_STORAGE_PLOG_H
+#define QUIRE_STORAGE_PLOG_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io.h"
+
+struct plog;
+struct segment;
+struct storage_flusher;
+
+#define PLOG_NEVER INT64_MAX /* flush.messages / flush.ms: never */
+
+struct plog_config {
+  uint64_t segment_bytes;        /* segment.bytes, 1 GiB */
+  int64_t segment_ms;            /* segment.ms, 7 days */
+  uint64_t index_size_max;       /* segment.index.bytes, 10 MiB */
+  uint32_t index_interval_bytes; /* index.interval.bytes, 4096 */
+  int64_t flush_messages;        /* flush.messages; Quire's default 1; PLOG_NEVER */
+  int64_t flush_ms;              /* flush.ms; PLOG_NEVER */
+  int64_t retention_ms;          /* retention.ms, 7 days; -1 unlimited */
+  int64_t retention_bytes;       /* retention.bytes, -1 unlimited */
+  uint32_t max_message_bytes;    /* max.message.bytes, 1048588 (per batch) */
+};
+
+/* Kafka 4.3's defaults with Quire's flush policy (every append, grouped). */
+void plog_config_init(struct plog_config *c);
+
+/* Called on the flusher thread when the durable end offset advanced (err 0), or when a flush
+ * failed (err < 0: the log is failed from then on; see plog_failed). */
+typedef void (*plog_durable_fn)(void *arg, struct plog *log, int64_t durable_end, int err);
+
+struct plog_open_args {
+  struct storage_io *io;
+  const char *dir; /* the partition directory; created when missing */
+  struct plog_config config;
+  struct storage_flusher *flusher; /* NULL: nothing flushes but plog_flush */
+  plog_durable_fn on_durable;
+  void *on_durable_arg;
+  int64_t recovery_point;   /* recovery-point-offset-checkpoint (0 when absent) */
+  int64_t log_start_offset; /* log-start-offset-checkpoint (0 when absent) */
+  bool clean_shutdown;      /* the log dir had .kafka_cleanshutdown: skip the scan */
+  int64_t now_ms;
+};
+
+/* Opens or creates the log and recovers it (plog.c "Recovery"). */
+int plog_open(const struct plog_open_args *args, struct plog **out);
+/* Closes the log. clean: flush everything, trim the active segment's indexes; the return value
+ * says whether that succeeded (the caller writes the clean-shutdown marker only if every log
+ * closed cleanly). Frees the log in every case. */
+int plog_close(struct plog *log, bool clean);
+
+struct plog_append_info {
+  int64_t base_offset; /* first offset of the first batch */
+  int64_t last_offset; /* last offset of the last batch */
+  int64_t log_end;     /* after the append */
+  int64_t durable_end; /* plog_durable_end() right after the append */
+};
+
+/* Leader append: data holds one or more whole batches (a Produce request's records). Each is
+ * validated (header, CRC), then its baseOffset rewritten in place to the next offset and, when
+ * leader_epoch >= 0, its partitionLeaderEpoch; then all are written as one unit. now_ms is the
+ * broker's clock (segment.ms). Rolls first when the unit does not fit the active segment. */
+int plog_append(struct plog *log, uint8_t *data, size_t size, int32_t leader_epoch, int64_t now_ms,
+                struct plog_append_info *info);
+/* Follower append: batches keep their offsets, which must start at or after the log end and
+ * increase. */
+int plog_append_replica(struct plog *log, uint8_t *data, size_t size, int64_t now_ms,
+                        struct plog_append_info *info);
+
+/* A file range to send: whole batches only. */
+struct plog_read_result {
+  struct segment *segment; /* a reference (NULL when empty); release with plog_read_release */
+  int fd;                  /* the segment's .log; valid until the release */
+  uint64_t position, size;
+  int64_t first_offset; /* base offset of the first batch (may be < the asked offset) */
+  int64_t next_offset;  /* one past the last batch's last offset */
+};
+
+/* Reads from the batch containing offset, whole batches whose last offset < max_offset (the
+ * high watermark for consumers, PLOG_NEVER for followers), stopping before max_bytes except
+ * that the first batch is always returned whole. An offset == log end (or nothing below
+ * max_offset) gives an empty result; outside [log start, log end] -ERANGE. */
+int plog_read(struct plog *log, int64_t offset, uint64_t max_bytes, int64_t max_offset,
+              struct plog_read_result *out);
+void plog_read_release(struct plog_read_result *r);
+
+/* ListOffsets by timestamp: the first record with timestamp >= ts, at or after the log start.
+ * Exact for uncompressed batches; for compressed ones, the batch's base offset and
+ * maxTimestamp. -ENOENT when there is none. */
+int plog_find_offset_by_timestamp(struct plog *log, int64_t ts, int64_t *offset,
+                                  int64_t *timestamp);
+
+/* Follower truncation: removes every batch whose last offset >= offset (a batch containing
+ * offset goes whole, as in Kafka). No-op at or past the log end. */
+int plog_truncate(struct plog *log, int64_t offset);
+/* DeleteRecords: the log start moves to offset (<= high watermark, else -ERANGE); whole
+ * segments below it go at the next plog_retention_run. Never moves backwards. */
+int plog_advance_log_start(struct plog *log, int64_t offset);
+
+/* Retention (run on a timer, log.retention.check.interval.ms): deletes the oldest inactive
+ * segments whose largest timestamp is older than retention_ms, then while the log is over
+ * retention_bytes by at least a whole segment, then those wholly below the log start. */
+int plog_retention_run(struct plog *log, int64_t now_ms, size_t *deleted);
+
+/* Flushes synchronously on the calling thread (tests, shutdown, no flusher). */
+int plog_flush(struct plog *log);
+
+int64_t plog_log_start(struct plog *log);
+int64_t plog_log_end(struct plog *log);
+/* What a power loss cannot take away: flushed, or simply appended when flushing is disabled. */
+int64_t plog_durable_end(struct plog *log);
+int64_t plog_recovery_point(struct plog *log);
+int64_t plog_high_watermark(struct plog *log);
+void plog_set_high_watermark(struct plog *log, int64_t offset); /* clamped to the log end */
+size_t plog_segment_count(struct plog *log);
+uint64_t plog_size(struct plog *log); /* bytes of every segment's .log */
+/* 0, or the disk error that failed a flush (the log then refuses appends). */
+int plog_failed(struct plog *log);
+static inline bool plog_is_disk_error(int rc) {
+  return rc < 0 && rc != -EINVAL && rc != -ERANGE && rc != -EBADMSG && rc != -EMSGSIZE &&
+         rc != -ENOENT;
+}
+const char *plog_dir(struct plog *log);
+
+/* ---- the flusher (group commit), flusher.c ----
+ * One thread serving many logs: appends mark a log due (flush.messages reached) or pending
+ * (flush.ms); the thread syncs each due log's dirty files with one fdatasync each, however many
+ * appends arrived meanwhile, then reports through the log's on_durable. */
+int storage_flusher_start(struct storage_flusher **out);
+void storage_flusher_stop(struct storage_flusher *f); /* after every log was closed */
+
+/* For flusher.c only. */
+void plog_flusher_run(struct plog *log);
+void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush_ms);
+void flusher_unregister(struct storage_flusher *f, struct plog *log);
+void flusher_note_append(struct storage_flusher *f, struct plog *log, bool due);
+
+#endif

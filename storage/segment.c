@@ -1,0 +1,583 @@
+/* Log segments. Design note.
+ *
+ * Files (as Kafka lays them out): BASE.log holds whole RecordBatch v2 batches back to back;
+ * BASE.index holds big-endian (relative last offset int32, position int32) entries, one each
+ * time more than index_interval_bytes of log were appended since the previous entry (Kafka's
+ * LogSegment.append); BASE.timeindex holds (max timestamp so far int64, relative offset int32)
+ * entries written at the same moments when the max timestamp grew, plus one when the segment
+ * becomes inactive. Both index files are ftruncate'd (sparse, like Kafka's setLength) to
+ * index_size_max while the segment is active and cut to their entries when it becomes
+ * inactive. The entries also live in memory; lookups never read the index files.
+ *
+ * Invariants:
+ *  1. [0, size) of .log is a sequence of whole batches with increasing offsets, the first with
+ *     base >= base_offset, every last offset - base_offset <= INT32_MAX; next_offset is one past
+ *     the last of them. Nothing at or past size is ever served (a failed append may leave bytes
+ *     there; the next append overwrites them, the next trim cuts them).
+ *  2. Index entries strictly increase in both fields and point at batch starts < size; time
+ *     entries strictly increase in timestamp and never decrease in offset.
+ *  3. Indexes are hints: every lookup ends by reading batch headers from the log.
+ *  4. A segment is freed when its last reference goes (plog's array, read results, flusher).
+ *
+ * States: active (index files full size; appends) <-> inactive (trimmed). seg_create and
+ * seg_make_active enter active; seg_make_inactive leaves it. Loading: seg_open then seg_load
+ * (trusted: clean shutdown, or before the recovery point) or seg_recover (scan + rebuild). */
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record_batch.h"
+
+#define SEG_ASSERT(cond)                                                           \
+  do {                                                                             \
+    if (!(cond)) {                                                                 \
+      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
+      abort();                                                                     \
+    }                                                                              \
+  } while (0)
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint64_t be64(const uint8_t *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+static void put64(uint8_t *p, uint64_t v) {
+  put32(p, (uint32_t)(v >> 32));
+  put32(p + 4, (uint32_t)v);
+}
+
+int seg_file_path(const char *dir, int64_t base_offset, const char *ext, char *out,
+                  size_t out_size) {
+  int n = snprintf(out, out_size, "%s/%020" PRId64 "%s", dir, base_offset, ext);
+  return n < 0 || (size_t)n >= out_size ? -ENAMETOOLONG : 0;
+}
+
+static int seg_alloc(struct storage_io *io, const char *dir, int64_t base_offset,
+                     const struct seg_config *cfg, struct segment **out) {
+  struct segment *s = calloc(1, sizeof(*s));
+  if (s == NULL) return -ENOMEM;
+  atomic_init(&s->refs, 1);
+  s->io = io;
+  s->base_offset = base_offset;
+  s->log_fd = s->index_fd = s->time_fd = -1;
+  s->next_offset = base_offset;
+  s->index_max = (size_t)(cfg->index_size_max / SEG_INDEX_ENTRY_SIZE);
+  s->time_max = (size_t)(cfg->index_size_max / SEG_TIME_ENTRY_SIZE);
+  s->index_interval_bytes = cfg->index_interval_bytes;
+  s->max_timestamp = s->offset_of_max_timestamp = s->rolling_timestamp = -1;
+  int rc = seg_file_path(dir, base_offset, "", s->path, sizeof(s->path));
+  if (rc == 0 && (s->index_max < 1 || s->time_max < 1)) rc = -EINVAL;
+  if (rc != 0) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+static int seg_open_file(struct segment *s, const char *ext, int flags, int *fd) {
+  char path[SEG_PATH_MAX + 16];
+  snprintf(path, sizeof(path), "%s%s", s->path, ext);
+  return sio_open(s->io, path, flags, fd);
+}
+
+static int seg_open_files(struct segment *s, int flags) {
+  int rc = seg_open_file(s, ".log", flags, &s->log_fd);
+  if (rc == 0) rc = seg_open_file(s, ".index", flags | O_CREAT, &s->index_fd);
+  if (rc == 0) rc = seg_open_file(s, ".timeindex", flags | O_CREAT, &s->time_fd);
+  return rc;
+}
+
+static void seg_free(struct segment *s) {
+  if (s->log_fd >= 0) sio_close(s->io, s->log_fd);
+  if (s->index_fd >= 0) sio_close(s->io, s->index_fd);
+  if (s->time_fd >= 0) sio_close(s->io, s->time_fd);
+  free(s->index);
+  free(s->times);
+  free(s);
+}
+
+void seg_ref(struct segment *s) { atomic_fetch_add(&s->refs, 1); }
+
+void seg_unref(struct segment *s) {
+  if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1) seg_free(s);
+}
+
+static int seg_index_files_size(struct segment *s, bool full) {
+  uint64_t isize =
+      full ? s->index_max * SEG_INDEX_ENTRY_SIZE : s->index_count * SEG_INDEX_ENTRY_SIZE;
+  uint64_t tsize = full ? s->time_max * SEG_TIME_ENTRY_SIZE : s->time_count * SEG_TIME_ENTRY_SIZE;
+  int rc = sio_ftruncate(s->io, s->index_fd, isize);
+  if (rc == 0) rc = sio_ftruncate(s->io, s->time_fd, tsize);
+  return rc;
+}
+
+int seg_create(struct storage_io *io, const char *dir, int64_t base_offset,
+               const struct seg_config *cfg, int64_t now_ms, struct segment **out) {
+  struct segment *s;
+  int rc = seg_alloc(io, dir, base_offset, cfg, &s);
+  if (rc != 0) return rc;
+  rc = seg_open_files(s, O_RDWR | O_CREAT | O_TRUNC);
+  if (rc == 0) rc = seg_index_files_size(s, true);
+  if (rc != 0) {
+    seg_delete_files(s);
+    seg_free(s);
+    return rc;
+  }
+  s->created_ms = now_ms;
+  s->active = true;
+  *out = s;
+  return 0;
+}
+
+int seg_open(struct storage_io *io, const char *dir, int64_t base_offset,
+             const struct seg_config *cfg, struct segment **out, bool *indexes_missing) {
+  struct segment *s;
+  char path[SEG_PATH_MAX + 16];
+  int rc = seg_alloc(io, dir, base_offset, cfg, &s);
+  if (rc != 0) return rc;
+  /* the index files are missing when opening them without O_CREAT fails */
+  bool missing = false;
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    int fd;
+    snprintf(path, sizeof(path), "%s%s", s->path, i == 0 ? ".index" : ".timeindex");
+    rc = sio_open(io, path, O_RDONLY, &fd);
+    if (rc == -ENOENT) {
+      missing = true;
+      rc = 0;
+    } else if (rc == 0) {
+      sio_close(io, fd);
+    }
+  }
+  if (rc == 0) rc = seg_open_files(s, O_RDWR);
+  if (rc == 0) rc = sio_fstat(io, s->log_fd, &s->size, &s->created_ms);
+  if (rc == 0 && s->size > INT32_MAX) rc = -EFBIG;
+  if (rc != 0) {
+    seg_free(s);
+    return rc;
+  }
+  *indexes_missing = missing;
+  *out = s;
+  return 0;
+}
+
+int seg_read_batch(struct segment *s, uint64_t position, struct seg_batch *b) {
+  uint8_t hdr[RB_HEADER_SIZE];
+  struct record_batch rb;
+  if (position + RB_HEADER_SIZE > s->size) return -EBADMSG;
+  int rc = sio_pread_full(s->io, s->log_fd, hdr, sizeof(hdr), position);
+  if (rc != 0) return rc == -ENODATA ? -EBADMSG : rc;
+  rc = rb_parse_header(hdr, sizeof(hdr), &rb);
+  if (rc != RB_OK && rc != RB_ETRUNCATED) return -EBADMSG;
+  if (rb.last_offset_delta < 0 || position + rb_size(&rb) > s->size) return -EBADMSG;
+  b->base_offset = rb.base_offset;
+  b->last_offset = rb_last_offset(&rb);
+  b->max_timestamp = rb.max_timestamp;
+  b->position = position;
+  b->size = rb_size(&rb);
+  b->record_count = rb.record_count;
+  return 0;
+}
+
+/* ---- indexes ---- */
+
+/* Room for entry number count in an array of cap entries growing by doubling up to max. */
+static bool seg_reserve(void **arr, size_t *cap, size_t count, size_t max, size_t elem) {
+  if (count < *cap) return true;
+  if (count >= max) return false;
+  size_t ncap = *cap ? *cap * 2 : 64;
+  if (ncap > max) ncap = max;
+  void *n = realloc(*arr, ncap * elem);
+  if (n == NULL) return false; /* the index is a hint: the entry is simply skipped */
+  *arr = n;
+  *cap = ncap;
+  return true;
+}
+
+static bool seg_index_room(struct segment *s) {
+  return seg_reserve((void **)&s->index, &s->index_cap, s->index_count, s->index_max,
+                     sizeof(*s->index));
+}
+
+/* one more than time_max: the final entry of seg_make_inactive */
+static bool seg_time_room(struct segment *s) {
+  return seg_reserve((void **)&s->times, &s->time_cap, s->time_count, s->time_max + 1,
+                     sizeof(*s->times));
+}
+
+bool seg_index_full(const struct segment *s) {
+  return s->index_count >= s->index_max || s->time_count >= s->time_max;
+}
+
+static int seg_index_write_entry(struct segment *s, size_t i) {
+  uint8_t e[SEG_INDEX_ENTRY_SIZE];
+  put32(e, (uint32_t)s->index[i].rel_offset);
+  put32(e + 4, (uint32_t)s->index[i].position);
+  return sio_pwrite(s->io, s->index_fd, e, sizeof(e), (uint64_t)i * SEG_INDEX_ENTRY_SIZE);
+}
+
+static int seg_time_write_entry(struct segment *s, size_t i) {
+  uint8_t e[SEG_TIME_ENTRY_SIZE];
+  put64(e, (uint64_t)s->times[i].timestamp);
+  put32(e + 8, (uint32_t)s->times[i].rel_offset);
+  return sio_pwrite(s->io, s->time_fd, e, sizeof(e), (uint64_t)i * SEG_TIME_ENTRY_SIZE);
+}
+
+/* Appends a time entry when the max timestamp grew since the last one. */
+static void seg_time_maybe_append(struct segment *s, bool skip_full_check) {
+  if (s->max_timestamp < 0) return;
+  if (s->time_count > 0 && s->times[s->time_count - 1].timestamp >= s->max_timestamp) return;
+  if (!skip_full_check && s->time_count >= s->time_max) return;
+  if (s->time_count > s->time_max || !seg_time_room(s)) return;
+  s->times[s->time_count].timestamp = s->max_timestamp;
+  s->times[s->time_count].rel_offset = (int32_t)(s->offset_of_max_timestamp - s->base_offset);
+  if (seg_time_write_entry(s, s->time_count) != 0) s->index_files_stale = true;
+  s->time_count++;
+}
+
+/* Kafka's LogSegment.append bookkeeping for one batch at b->position. */
+static void seg_index_note(struct segment *s, const struct seg_batch *b) {
+  if (b->max_timestamp > s->max_timestamp) {
+    s->max_timestamp = b->max_timestamp;
+    s->offset_of_max_timestamp = b->last_offset;
+  }
+  if (s->rolling_timestamp < 0 && b->position == 0) s->rolling_timestamp = b->max_timestamp;
+  if (s->bytes_since_index > s->index_interval_bytes && seg_index_room(s)) {
+    s->index[s->index_count].rel_offset = (int32_t)(b->last_offset - s->base_offset);
+    s->index[s->index_count].position = (int32_t)b->position;
+    if (seg_index_write_entry(s, s->index_count) != 0) s->index_files_stale = true;
+    s->index_count++;
+    seg_time_maybe_append(s, false);
+    s->bytes_since_index = 0;
+  }
+  s->bytes_since_index += b->size;
+  s->next_offset = b->last_offset + 1;
+}
+
+static int seg_index_rewrite_all(struct segment *s) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < s->index_count; i++) rc = seg_index_write_entry(s, i);
+  for (size_t i = 0; rc == 0 && i < s->time_count; i++) rc = seg_time_write_entry(s, i);
+  if (rc == 0) s->index_files_stale = false;
+  return rc;
+}
+
+static int seg_read_file(struct segment *s, int fd, uint8_t **data, size_t *size) {
+  uint64_t len;
+  int rc = sio_fstat(s->io, fd, &len, NULL);
+  if (rc != 0) return rc;
+  uint8_t *buf = malloc(len ? (size_t)len : 1);
+  if (buf == NULL) return -ENOMEM;
+  size_t n = 0;
+  rc = sio_pread(s->io, fd, buf, (size_t)len, 0, &n);
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  *data = buf;
+  *size = n;
+  return 0;
+}
+
+/* Loads the valid prefix of both index files (invariant 2, positions < size). */
+static int seg_index_load(struct segment *s) {
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int rc = seg_read_file(s, s->index_fd, &data, &len);
+  if (rc != 0) return rc;
+  s->index_count = 0;
+  for (size_t i = 0; i + SEG_INDEX_ENTRY_SIZE <= len && s->index_count < s->index_max;
+       i += SEG_INDEX_ENTRY_SIZE) {
+    int32_t rel = (int32_t)be32(data + i), pos = (int32_t)be32(data + i + 4);
+    /* an entry is written only after more than index_interval_bytes: position 0 is padding */
+    if (rel < 0 || pos <= 0 || (uint64_t)pos >= s->size) break;
+    if (s->index_count > 0 && (rel <= s->index[s->index_count - 1].rel_offset ||
+                               pos <= s->index[s->index_count - 1].position))
+      break;
+    if (!seg_index_room(s)) break;
+    s->index[s->index_count++] = (struct seg_index_entry){rel, pos};
+  }
+  free(data);
+  rc = seg_read_file(s, s->time_fd, &data, &len);
+  if (rc != 0) return rc;
+  s->time_count = 0;
+  for (size_t i = 0; i + SEG_TIME_ENTRY_SIZE <= len && s->time_count < s->time_max;
+       i += SEG_TIME_ENTRY_SIZE) {
+    int64_t ts = (int64_t)be64(data + i);
+    int32_t rel = (int32_t)be32(data + i + 8);
+    if (rel < 0 || ts < 0 || (ts == 0 && rel == 0)) break; /* (0, 0): padding */
+    if (s->time_count > 0 && (ts <= s->times[s->time_count - 1].timestamp ||
+                              rel < s->times[s->time_count - 1].rel_offset))
+      break;
+    if (!seg_time_room(s)) break;
+    s->times[s->time_count++] = (struct seg_time_entry){ts, rel};
+  }
+  free(data);
+  return 0;
+}
+
+/* Empties both indexes, in memory and on disk (zeroed, back to full size). */
+static int seg_index_reset(struct segment *s) {
+  s->index_count = s->time_count = 0;
+  s->bytes_since_index = 0;
+  s->index_files_stale = false;
+  int rc = sio_ftruncate(s->io, s->index_fd, 0);
+  if (rc == 0) rc = sio_ftruncate(s->io, s->time_fd, 0);
+  if (rc == 0) rc = seg_index_files_size(s, true);
+  return rc;
+}
+
+/* Reads headers from the last index entry to the end: next_offset, max timestamp. */
+static int seg_scan_tail(struct segment *s) {
+  uint64_t pos = s->index_count > 0 ? (uint64_t)s->index[s->index_count - 1].position : 0;
+  s->max_timestamp = s->offset_of_max_timestamp = -1;
+  if (s->time_count > 0) {
+    s->max_timestamp = s->times[s->time_count - 1].timestamp;
+    s->offset_of_max_timestamp = s->base_offset + s->times[s->time_count - 1].rel_offset;
+  }
+  s->next_offset = s->base_offset;
+  if (s->index_count > 0) s->next_offset = s->base_offset + s->index[s->index_count - 1].rel_offset;
+  s->bytes_since_index = 0;
+  while (pos < s->size) {
+    struct seg_batch b;
+    int rc = seg_read_batch(s, pos, &b);
+    if (rc != 0) return rc;
+    if (b.max_timestamp > s->max_timestamp) {
+      s->max_timestamp = b.max_timestamp;
+      s->offset_of_max_timestamp = b.last_offset;
+    }
+    s->next_offset = b.last_offset + 1;
+    s->bytes_since_index += b.size;
+    pos += b.size;
+  }
+  s->rolling_timestamp = -1;
+  if (s->size > 0) {
+    struct seg_batch first;
+    int rc = seg_read_batch(s, 0, &first);
+    if (rc != 0) return rc;
+    s->rolling_timestamp = first.max_timestamp;
+  }
+  return 0;
+}
+
+int seg_load(struct segment *s) {
+  int rc = seg_index_load(s);
+  if (rc == 0) rc = seg_scan_tail(s);
+  return rc;
+}
+
+int seg_recover(struct segment *s, int64_t expected_offset, uint32_t batch_size_max,
+                bool *truncated) {
+  uint8_t *buf = NULL;
+  size_t buf_size = 0;
+  uint64_t pos = 0;
+  int64_t expected = expected_offset > s->base_offset ? expected_offset : s->base_offset;
+  int rc = seg_index_reset(s);
+  if (rc != 0) return rc;
+  s->max_timestamp = s->offset_of_max_timestamp = s->rolling_timestamp = -1;
+  s->next_offset = s->base_offset;
+  uint64_t file_size = s->size;
+  while (pos < file_size) {
+    struct seg_batch b;
+    if (seg_read_batch(s, pos, &b) != 0) break; /* torn header or length past the end */
+    if (b.size > batch_size_max) break;
+    if (b.size > buf_size) {
+      uint8_t *n = realloc(buf, b.size);
+      if (n == NULL) {
+        rc = -ENOMEM;
+        goto out;
+      }
+      buf = n;
+      buf_size = b.size;
+    }
+    rc = sio_pread_full(s->io, s->log_fd, buf, b.size, pos);
+    if (rc == -ENODATA) break;
+    if (rc != 0) goto out;
+    struct record_batch rb;
+    if (rb_validate(buf, b.size, &rb) != RB_OK) break;
+    if (b.base_offset < expected || b.last_offset - s->base_offset > INT32_MAX) break;
+    seg_index_note(s, &b);
+    expected = b.last_offset + 1;
+    pos += b.size;
+  }
+  *truncated = pos < file_size;
+  if (*truncated) {
+    rc = sio_ftruncate(s->io, s->log_fd, pos);
+    if (rc != 0) goto out;
+    s->size = pos;
+  }
+out:
+  free(buf);
+  return rc;
+}
+
+int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct seg_batch *batches,
+               size_t batch_count) {
+  SEG_ASSERT(s->active);
+  int rc = sio_pwrite(s->io, s->log_fd, data, size, s->size);
+  if (rc != 0) {
+    (void)sio_ftruncate(s->io, s->log_fd, s->size); /* best effort: invariant 1 covers it */
+    return rc;
+  }
+  for (size_t i = 0; i < batch_count; i++) {
+    struct seg_batch b = batches[i];
+    b.position += s->size;
+    seg_index_note(s, &b);
+  }
+  s->size += size;
+  return 0;
+}
+
+/* Largest index entry whose offset <= offset: its position (0 when none). */
+static uint64_t seg_index_lookup(const struct segment *s, int64_t offset) {
+  size_t lo = 0, hi = s->index_count; /* first entry with offset > target */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->base_offset + s->index[mid].rel_offset <= offset)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo == 0 ? 0 : (uint64_t)s->index[lo - 1].position;
+}
+
+int seg_find_position(struct segment *s, int64_t offset, uint64_t *position) {
+  uint64_t pos = seg_index_lookup(s, offset);
+  while (pos < s->size) {
+    struct seg_batch b;
+    int rc = seg_read_batch(s, pos, &b);
+    if (rc != 0) return rc;
+    if (b.last_offset >= offset) break;
+    pos += b.size;
+  }
+  *position = pos;
+  return 0;
+}
+
+int seg_find_timestamp(struct segment *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
+  /* largest time entry with timestamp <= ts gives a starting offset (Kafka's lookup) */
+  int64_t from = s->base_offset;
+  size_t lo = 0, hi = s->time_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->times[mid].timestamp <= ts)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo > 0) from = s->base_offset + s->times[lo - 1].rel_offset;
+  uint64_t pos;
+  int rc = seg_find_position(s, from, &pos);
+  if (rc != 0) return rc;
+  uint8_t *buf = NULL;
+  rc = -ENOENT;
+  while (pos < s->size) {
+    struct seg_batch b;
+    int err = seg_read_batch(s, pos, &b);
+    if (err != 0) {
+      rc = err;
+      break;
+    }
+    if (b.max_timestamp >= ts) {
+      *offset = b.base_offset;
+      *timestamp = b.max_timestamp;
+      rc = 0;
+      /* uncompressed: the exact record; compressed: the batch (see plog.h) */
+      buf = malloc(b.size);
+      if (buf == NULL) break;
+      struct record_batch rb;
+      struct rb_record_iter it;
+      struct rb_record r;
+      if (sio_pread_full(s->io, s->log_fd, buf, b.size, pos) == 0 &&
+          rb_parse_header(buf, b.size, &rb) == RB_OK && rb_records_begin(&it, &rb) == RB_OK) {
+        while (rb_records_next(&it, &r) == RB_OK) {
+          if (r.timestamp >= ts) {
+            *offset = r.offset;
+            *timestamp = r.timestamp;
+            break;
+          }
+        }
+      }
+      break;
+    }
+    pos += b.size;
+  }
+  free(buf);
+  return rc;
+}
+
+int seg_truncate(struct segment *s, int64_t offset) {
+  uint64_t pos;
+  int rc = seg_find_position(s, offset, &pos);
+  if (rc != 0 || pos >= s->size) return rc;
+  rc = sio_ftruncate(s->io, s->log_fd, pos);
+  if (rc != 0) return rc;
+  s->size = pos;
+  while (s->index_count > 0 && (uint64_t)s->index[s->index_count - 1].position >= pos)
+    s->index_count--;
+  int64_t end = s->base_offset;
+  if (pos > 0) {
+    /* the new end: one past the last batch that remains */
+    uint64_t p = s->index_count > 0 ? (uint64_t)s->index[s->index_count - 1].position : 0;
+    while (p < pos) {
+      struct seg_batch b;
+      rc = seg_read_batch(s, p, &b);
+      if (rc != 0) return rc;
+      end = b.last_offset + 1;
+      p += b.size;
+    }
+  }
+  while (s->time_count > 0 && s->base_offset + s->times[s->time_count - 1].rel_offset >= end)
+    s->time_count--;
+  /* zero the dropped entries on disk, then restore the preallocated size */
+  rc = seg_index_files_size(s, false);
+  if (rc == 0 && s->active) rc = seg_index_files_size(s, true);
+  if (rc == 0) rc = seg_scan_tail(s);
+  return rc;
+}
+
+int seg_make_inactive(struct segment *s) {
+  seg_time_maybe_append(s, true);
+  int rc = 0;
+  if (s->index_files_stale) rc = seg_index_rewrite_all(s);
+  if (rc == 0) rc = seg_index_files_size(s, false);
+  if (rc == 0) rc = sio_ftruncate(s->io, s->log_fd, s->size);
+  if (rc == 0) s->active = false;
+  return rc;
+}
+
+int seg_make_active(struct segment *s) {
+  if (s->time_count > s->time_max) s->time_count = s->time_max;
+  int rc = seg_index_files_size(s, true);
+  if (rc == 0) s->active = true;
+  return rc;
+}
+
+int seg_sync(struct segment *s, bool with_indexes) {
+  int rc = sio_fdatasync(s->io, s->log_fd);
+  if (rc == 0 && with_indexes) rc = sio_fdatasync(s->io, s->index_fd);
+  if (rc == 0 && with_indexes) rc = sio_fdatasync(s->io, s->time_fd);
+  return rc;
+}
+
+int seg_delete_files(struct segment *s) {
+  static const char *const exts[] = {".log", ".index", ".timeindex"};
+  char path[SEG_PATH_MAX + 16];
+  int rc = 0;
+  for (size_t i = 0; i < 3; i++) {
+    snprintf(path, sizeof(path), "%s%s", s->path, exts[i]);
+    int r = sio_unlink(s->io, path);
+    if (r != 0 && r != -ENOENT && rc == 0) rc = r;
+  }
+  return rc;
+}

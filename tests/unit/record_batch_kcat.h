@@ -1,7 +1,8 @@
 /* RecordBatch v2 test vectors captured from librdkafka 2.0.2 (kcat 1.7): kcat -P against
  * librdkafka's mock cluster (-X test.mock.num.brokers=1) under strace, the batch cut out of the
  * Produce request. Each batch: 3 records, key "k1", header h1=v1, values "value-N " followed
- * by "quire " x 20, one per codec (-z). Included only by test_record_batch.c. */
+ * by "quire " x 20, one per codec (-z). Included by test_record_batch.c and, as fuzz seeds, by
+ * tests/fuzz/fuzz_record_batch_seeds.c. */
 /* Produce v7, -z none */
 static const uint8_t kcat_batch_none[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xe4,

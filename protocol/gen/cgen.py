@@ -787,73 +787,59 @@ def main():
     t.append('}')
     write(os.path.join(args.out, 'msg_table.c'), t)
 
-    # Test fillers.
-    fh = [PREAMBLE, '#ifndef QUIRE_PROTOCOL_MSG_FILL_H', '#define QUIRE_PROTOCOL_MSG_FILL_H', '',
-          '#include "messages.h"', '',
-          '/* Fills every field present at a version with pseudo-random values (tests only). */',
-          'struct msg_fill {', '  uint64_t state;', '  struct wire_arena *arena;', '};',
-          'uint32_t msg_fill_next(struct msg_fill *c);',
-          'void *msg_fill_alloc(struct msg_fill *c, size_t size);',
-          'struct wire_str msg_fill_str(struct msg_fill *c, bool nullable);',
-          'struct wire_bytes msg_fill_bytes(struct msg_fill *c, bool nullable);',
-          'void msg_fill_uuid(struct msg_fill *c, struct wire_uuid *u);',
-          'void msg_fill_unknown_tag(struct msg_fill *c, struct wire_tags *t, uint32_t first_unknown);',
-          '', 'typedef void msg_fill_fn(void *m, int16_t version, struct msg_fill *c);',
-          'struct msg_fill_api {', '  int16_t key;', '  msg_fill_fn *request, *response;', '};',
-          '/* In the order of msg_apis. */',
-          'extern const struct msg_fill_api msg_fill_apis[];', '']
-    for g in all_gens:
-        fh.append('msg_fill_fn %s_fill;' % g.cname)
-    fh += ['', '#endif']
-    write(os.path.join(args.out, 'msg_fill.h'), fh)
-    fc = [PREAMBLE, '#include "msg_fill.h"', '']
-    for g in all_gens:
-        g.define_fill(fc)
-    fc.append('const struct msg_fill_api msg_fill_apis[] = {')
+    # Test-only per-message tables: fillers (round trips, fuzz seeds) and printers (golden frames).
+    write_test_table(args.out, 'fill', apis, all_gens, [
+        '/* Fills every field present at a version with pseudo-random values (tests only). */',
+        'struct msg_fill {', '  uint64_t state;', '  struct wire_arena *arena;', '};',
+        'uint32_t msg_fill_next(struct msg_fill *c);',
+        'void *msg_fill_alloc(struct msg_fill *c, size_t size);',
+        'struct wire_str msg_fill_str(struct msg_fill *c, bool nullable);',
+        'struct wire_bytes msg_fill_bytes(struct msg_fill *c, bool nullable);',
+        'void msg_fill_uuid(struct msg_fill *c, struct wire_uuid *u);',
+        'void msg_fill_unknown_tag(struct msg_fill *c, struct wire_tags *t, uint32_t first_unknown);',
+        '', 'typedef void msg_fill_fn(void *m, int16_t version, struct msg_fill *c);'])
+    write_test_table(args.out, 'print', apis, all_gens, [
+        '/* Prints every field present at a version as `path=value` (tests and tools only): paths',
+        ' * are snake_case field names joined by dots, with [i] for array elements; an array also',
+        ' * prints path.count, a null value prints null, an unknown tag prints ?tagN=hex. */',
+        'struct msg_print {', '  char path[1024];', '  size_t len;',
+        '  void (*emit)(void *ctx, const char *path, const char *value);', '  void *ctx;', '};',
+        'size_t msg_print_enter(struct msg_print *p, const char *name);',
+        'size_t msg_print_index(struct msg_print *p, int32_t index);',
+        'void msg_print_leave(struct msg_print *p, size_t len);',
+        'void msg_print_int(struct msg_print *p, int64_t v);',
+        'void msg_print_bool(struct msg_print *p, bool v);',
+        'void msg_print_f64(struct msg_print *p, double v);',
+        'void msg_print_str(struct msg_print *p, struct wire_str v);',
+        'void msg_print_bytes(struct msg_print *p, struct wire_bytes v);',
+        'void msg_print_uuid(struct msg_print *p, const struct wire_uuid *v);',
+        'void msg_print_null(struct msg_print *p);',
+        'void msg_print_count(struct msg_print *p, int32_t count);',
+        'void msg_print_tags(struct msg_print *p, const struct wire_tags *t);',
+        '', 'typedef void msg_print_fn(const void *m, int16_t version, struct msg_print *p);'])
+
+
+def write_test_table(out_dir, kind, apis, gens, declarations):
+    """Writes msg_<kind>.h (declarations, one msg_<kind>_fn per message, and a table of them in the
+    order of msg_apis) and msg_<kind>.c (each Gen's define_<kind> output and the table)."""
+    guard = 'QUIRE_PROTOCOL_MSG_%s_H' % kind.upper()
+    h = [PREAMBLE, '#ifndef ' + guard, '#define ' + guard, '', '#include "messages.h"', '']
+    h += declarations
+    h += ['struct msg_%s_api {' % kind, '  int16_t key;', '  msg_%s_fn *request, *response;' % kind,
+          '};', '/* In the order of msg_apis. */',
+          'extern const struct msg_%s_api msg_%s_apis[];' % (kind, kind), '']
+    h += ['msg_%s_fn %s_%s;' % (kind, g.cname, kind) for g in gens]
+    h += ['', '#endif']
+    write(os.path.join(out_dir, 'msg_%s.h' % kind), h)
+    c = [PREAMBLE, '#include "msg_%s.h"' % kind, '']
+    for g in gens:
+        getattr(g, 'define_' + kind)(c)
+    c.append('const struct msg_%s_api msg_%s_apis[] = {' % (kind, kind))
     for api in sorted(apis, key=lambda a: a.key):
         cn = 'msg_%s' % snake(api.name)
-        fc.append('  {%d, %s_request_fill, %s_response_fill},' % (api.key, cn, cn))
-    fc.append('};')
-    write(os.path.join(args.out, 'msg_fill.c'), fc)
-
-    # Test printers.
-    ph = [PREAMBLE, '#ifndef QUIRE_PROTOCOL_MSG_PRINT_H', '#define QUIRE_PROTOCOL_MSG_PRINT_H', '',
-          '#include "messages.h"', '',
-          '/* Prints every field present at a version as `path=value` (tests and tools only): paths',
-          ' * are snake_case field names joined by dots, with [i] for array elements; an array also',
-          ' * prints path.count, a null value prints null, an unknown tag prints ?tagN=hex. */',
-          'struct msg_print {', '  char path[1024];', '  size_t len;',
-          '  void (*emit)(void *ctx, const char *path, const char *value);', '  void *ctx;', '};',
-          'size_t msg_print_enter(struct msg_print *p, const char *name);',
-          'size_t msg_print_index(struct msg_print *p, int32_t index);',
-          'void msg_print_leave(struct msg_print *p, size_t len);',
-          'void msg_print_int(struct msg_print *p, int64_t v);',
-          'void msg_print_bool(struct msg_print *p, bool v);',
-          'void msg_print_f64(struct msg_print *p, double v);',
-          'void msg_print_str(struct msg_print *p, struct wire_str v);',
-          'void msg_print_bytes(struct msg_print *p, struct wire_bytes v);',
-          'void msg_print_uuid(struct msg_print *p, const struct wire_uuid *v);',
-          'void msg_print_null(struct msg_print *p);',
-          'void msg_print_count(struct msg_print *p, int32_t count);',
-          'void msg_print_tags(struct msg_print *p, const struct wire_tags *t);',
-          '', 'typedef void msg_print_fn(const void *m, int16_t version, struct msg_print *p);',
-          'struct msg_print_api {', '  int16_t key;', '  msg_print_fn *request, *response;', '};',
-          '/* In the order of msg_apis. */',
-          'extern const struct msg_print_api msg_print_apis[];', '']
-    for g in all_gens:
-        ph.append('msg_print_fn %s_print;' % g.cname)
-    ph += ['', '#endif']
-    write(os.path.join(args.out, 'msg_print.h'), ph)
-    pc = [PREAMBLE, '#include "msg_print.h"', '']
-    for g in all_gens:
-        g.define_print(pc)
-    pc.append('const struct msg_print_api msg_print_apis[] = {')
-    for api in sorted(apis, key=lambda a: a.key):
-        cn = 'msg_%s' % snake(api.name)
-        pc.append('  {%d, %s_request_print, %s_response_print},' % (api.key, cn, cn))
-    pc.append('};')
-    write(os.path.join(args.out, 'msg_print.c'), pc)
-
+        c.append('  {%d, %s_request_%s, %s_response_%s},' % (api.key, cn, kind, cn, kind))
+    c.append('};')
+    write(os.path.join(out_dir, 'msg_%s.c' % kind), c)
 
 if __name__ == '__main__':
     try:

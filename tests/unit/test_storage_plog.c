@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "batch_build.h"
 #include "checkpoint.h"
-#include "crc32c.h"
 #include "io_fault.h"
 #include "plog.h"
 #include "record_batch.h"
@@ -23,68 +23,15 @@
 
 static char tmp_root[256];
 
-static void setup(void) {
-  snprintf(tmp_root, sizeof(tmp_root), "/tmp/quire-storage-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmp_root));
-}
+static void setup(void) { test_tmpdir_create(tmp_root, sizeof(tmp_root), "storage"); }
 
-static void teardown(void) {
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
-  ck_assert_int_eq(system(cmd), 0);
-}
-
-static size_t put_varlong(uint8_t *p, int64_t v) {
-  uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-  size_t n = 0;
-  while (z >= 0x80) {
-    p[n++] = (uint8_t)(z | 0x80);
-    z >>= 7;
-  }
-  p[n++] = (uint8_t)z;
-  return n;
-}
-
-static void put_be(uint8_t *p, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; i--) {
-    p[i] = (uint8_t)v;
-    v >>= 8;
-  }
-}
+static void teardown(void) { test_tmpdir_remove(tmp_root); }
 
 /* An uncompressed batch of count records, record i with timestamp ts0 + i * ts_step and a
  * value_size-byte value. Returns its size; buf must hold it. */
 static size_t make_batch(uint8_t *buf, int count, int64_t ts0, int64_t ts_step, size_t value_size) {
-  uint8_t *p = buf + RB_HEADER_SIZE;
-  for (int i = 0; i < count; i++) {
-    uint8_t body[1024];
-    size_t n = 0;
-    body[n++] = 0; /* attributes */
-    n += put_varlong(body + n, (int64_t)i * ts_step);
-    n += put_varlong(body + n, i);
-    n += put_varlong(body + n, -1); /* key null */
-    n += put_varlong(body + n, (int64_t)value_size);
-    memset(body + n, 'a' + i % 26, value_size);
-    n += value_size;
-    n += put_varlong(body + n, 0); /* headers */
-    p += put_varlong(p, (int64_t)n);
-    memcpy(p, body, n);
-    p += n;
-  }
-  size_t size = (size_t)(p - buf);
-  memset(buf, 0, RB_HEADER_SIZE);
-  put_be(buf + RB_LENGTH_OFFSET, size - RB_LOG_OVERHEAD, 4);
-  put_be(buf + RB_PARTITION_LEADER_EPOCH_OFFSET, (uint64_t)-1, 4);
-  buf[RB_MAGIC_OFFSET] = 2;
-  put_be(buf + RB_LAST_OFFSET_DELTA_OFFSET, (uint64_t)(count - 1), 4);
-  put_be(buf + RB_BASE_TIMESTAMP_OFFSET, (uint64_t)ts0, 8);
-  put_be(buf + RB_MAX_TIMESTAMP_OFFSET, (uint64_t)(ts0 + (count - 1) * ts_step), 8);
-  put_be(buf + RB_PRODUCER_ID_OFFSET, (uint64_t)-1, 8);
-  put_be(buf + RB_PRODUCER_EPOCH_OFFSET, (uint64_t)-1, 2);
-  put_be(buf + RB_BASE_SEQUENCE_OFFSET, (uint64_t)-1, 4);
-  put_be(buf + RB_RECORD_COUNT_OFFSET, (uint64_t)count, 4);
-  put_be(buf + RB_CRC_OFFSET, crc32c(0, buf + RB_CRC_START, size - RB_CRC_START), 4);
-  return size;
+  struct test_batch t = test_batch_plain(count, ts0, ts_step, value_size);
+  return test_batch_build(buf, &t);
 }
 
 struct durable_probe {

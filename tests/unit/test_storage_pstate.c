@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32c.h"
+#include "batch_build.h"
 #include "errors.h"
 #include "io.h"
 #include "producer_state.h"
@@ -16,16 +16,9 @@
 
 static char tmp_root[256];
 
-static void setup(void) {
-  snprintf(tmp_root, sizeof(tmp_root), "/tmp/quire-pstate-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(tmp_root));
-}
+static void setup(void) { test_tmpdir_create(tmp_root, sizeof(tmp_root), "pstate"); }
 
-static void teardown(void) {
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp_root);
-  ck_assert_int_eq(system(cmd), 0);
-}
+static void teardown(void) { test_tmpdir_remove(tmp_root); }
 
 static struct pstate *new_state(void) {
   struct pstate *ps;
@@ -49,76 +42,28 @@ static enum pstate_result append(struct pstate *ps, int64_t *next, int64_t pid, 
 
 /* ---- batch building (RecordBatch v2, uncompressed) ---- */
 
-static size_t put_varlong(uint8_t *p, int64_t v) {
-  uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-  size_t n = 0;
-  while (z >= 0x80) {
-    p[n++] = (uint8_t)(z | 0x80);
-    z >>= 7;
-  }
-  p[n++] = (uint8_t)z;
-  return n;
-}
-
-static void put_be(uint8_t *p, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; i--) {
-    p[i] = (uint8_t)v;
-    v >>= 8;
-  }
-}
-
 /* One record per offset with a null key and a 5-byte value; a control batch (control_type
  * >= 0) holds one end-transaction marker record instead. Returns the batch's size. */
 static size_t make_batch(uint8_t *buf, int64_t base_offset, int count, int64_t pid, int16_t epoch,
                          int32_t seq, bool txn, int control_type, int32_t coordinator_epoch,
                          int64_t ts) {
-  uint8_t *p = buf + RB_HEADER_SIZE;
-  int16_t attrs = txn ? RB_ATTR_TRANSACTIONAL : 0;
-  if (control_type >= 0) {
-    attrs |= RB_ATTR_CONTROL | RB_ATTR_TRANSACTIONAL;
-    count = 1;
-  }
-  for (int i = 0; i < count; i++) {
-    uint8_t body[64];
-    size_t n = 0;
-    body[n++] = 0;
-    n += put_varlong(body + n, 0); /* timestamp delta */
-    n += put_varlong(body + n, i);
-    if (control_type >= 0) {
-      n += put_varlong(body + n, 4);
-      put_be(body + n, 0, 2);
-      put_be(body + n + 2, (uint64_t)control_type, 2);
-      n += 4;
-      n += put_varlong(body + n, 6);
-      put_be(body + n, 0, 2);
-      put_be(body + n + 2, (uint64_t)coordinator_epoch, 4);
-      n += 6;
-    } else {
-      n += put_varlong(body + n, -1);
-      n += put_varlong(body + n, 5);
-      memcpy(body + n, "hello", 5);
-      n += 5;
-    }
-    n += put_varlong(body + n, 0);
-    p += put_varlong(p, (int64_t)n);
-    memcpy(p, body, n);
-    p += n;
-  }
-  size_t size = (size_t)(p - buf);
-  memset(buf, 0, RB_HEADER_SIZE);
-  put_be(buf + RB_BASE_OFFSET_OFFSET, (uint64_t)base_offset, 8);
-  put_be(buf + RB_LENGTH_OFFSET, size - RB_LOG_OVERHEAD, 4);
-  put_be(buf + RB_PARTITION_LEADER_EPOCH_OFFSET, 0, 4);
-  buf[RB_MAGIC_OFFSET] = 2;
-  put_be(buf + RB_ATTRIBUTES_OFFSET, (uint64_t)attrs, 2);
-  put_be(buf + RB_LAST_OFFSET_DELTA_OFFSET, (uint64_t)(count - 1), 4);
-  put_be(buf + RB_BASE_TIMESTAMP_OFFSET, (uint64_t)ts, 8);
-  put_be(buf + RB_MAX_TIMESTAMP_OFFSET, (uint64_t)ts, 8);
-  put_be(buf + RB_PRODUCER_ID_OFFSET, (uint64_t)pid, 8);
-  put_be(buf + RB_PRODUCER_EPOCH_OFFSET, (uint64_t)epoch, 2);
-  put_be(buf + RB_BASE_SEQUENCE_OFFSET, (uint64_t)seq, 4);
-  put_be(buf + RB_RECORD_COUNT_OFFSET, (uint64_t)count, 4);
-  put_be(buf + RB_CRC_OFFSET, crc32c(0, buf + RB_CRC_START, size - RB_CRC_START), 4);
+  struct test_batch t = {
+      .base_offset = base_offset,
+      .leader_epoch = 0,
+      .count = count,
+      .ts0 = ts,
+      .ts_step = 0,
+      .value_size = 5,
+      .value = "hello",
+      .producer_id = pid,
+      .producer_epoch = epoch,
+      .base_sequence = seq,
+      .transactional = txn,
+      .control = control_type >= 0,
+      .control_type = (int16_t)control_type,
+      .coordinator_epoch = coordinator_epoch,
+  };
+  size_t size = test_batch_build(buf, &t);
   struct record_batch b;
   ck_assert_int_eq(rb_validate(buf, size, &b), RB_OK);
   return size;

@@ -89,6 +89,10 @@ static int px_mkdir(struct storage_io *io, const char *path) {
   return mkdir(path, 0755) == 0 ? 0 : -errno;
 }
 
+static int px_rmdir(struct storage_io *io, const char *path) {
+  return rmdir(path) == 0 ? 0 : -errno;
+}
+
 static int px_dir_sync(struct storage_io *io, const char *path) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;
@@ -151,6 +155,7 @@ static const struct storage_io_ops posix_ops = {
     .rename = px_rename,
     .unlink = px_unlink,
     .mkdir = px_mkdir,
+    .rmdir = px_rmdir,
     .dir_sync = px_dir_sync,
     .dir_list = px_dir_list,
 };

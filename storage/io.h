@@ -32,6 +32,7 @@ struct storage_io_ops {
   int (*rename)(struct storage_io *io, const char *from, const char *to);
   int (*unlink)(struct storage_io *io, const char *path);
   int (*mkdir)(struct storage_io *io, const char *path); /* one level; EEXIST is an error */
+  int (*rmdir)(struct storage_io *io, const char *path); /* an empty directory */
   int (*dir_sync)(struct storage_io *io, const char *path);
   /* names in the directory (no "." or ".."), each and the array malloc'd; free with
    * sio_names_free */
@@ -77,6 +78,9 @@ static inline int sio_unlink(struct storage_io *io, const char *path) {
 }
 static inline int sio_mkdir(struct storage_io *io, const char *path) {
   return io->ops->mkdir(io, path);
+}
+static inline int sio_rmdir(struct storage_io *io, const char *path) {
+  return io->ops->rmdir(io, path);
 }
 static inline int sio_dir_sync(struct storage_io *io, const char *path) {
   return io->ops->dir_sync(io, path);

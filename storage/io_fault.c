@@ -377,6 +377,11 @@ static int ft_mkdir(struct storage_io *io, const char *path) {
   return storage_io_posix()->ops->mkdir(io, path);
 }
 
+/* Directories count as always durable here (see the design note), so removal passes through. */
+static int ft_rmdir(struct storage_io *io, const char *path) {
+  return storage_io_posix()->ops->rmdir(io, path);
+}
+
 static int ft_dir_sync(struct storage_io *io, const char *path) {
   struct fault_io *f = fio(io);
   pthread_mutex_lock(&f->mu);
@@ -434,6 +439,7 @@ static const struct storage_io_ops fault_ops = {
     .rename = ft_rename,
     .unlink = ft_unlink,
     .mkdir = ft_mkdir,
+    .rmdir = ft_rmdir,
     .dir_sync = ft_dir_sync,
     .dir_list = ft_dir_list,
 };

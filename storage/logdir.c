@@ -42,7 +42,6 @@
  * (the commit point: from here the next open removes it instead of loading it), rewrite that
  * dir's checkpoints, then unlink the files and rmdir. Kafka defers the removal by
  * file.delete.delay.ms; Quire removes at once (open descriptors keep in-flight reads valid).
- * The storage_io seam has no rmdir: the empty directory is removed with rmdir(2) directly.
  *
  * Not done here (yet): the .lock file (Kafka flocks each dir against a second broker),
  * meta.properties, partition.metadata (topic ids), "-future" (alter log dirs) and "-stray"
@@ -435,8 +434,8 @@ static int remove_dir(struct storage_io *io, const char *path) {
     if (rc == -ENOENT) rc = 0;
   }
   sio_names_free(names, count);
-  /* the seam has no rmdir (see the design note) */
-  if (rc == 0 && rmdir(path) != 0 && errno != ENOENT) rc = -errno;
+  if (rc == 0) rc = sio_rmdir(io, path);
+  if (rc == -ENOENT) rc = 0;
   return rc;
 }
 

@@ -132,6 +132,7 @@ static int c_rename(struct storage_io *io, const char *from, const char *to) {
 }
 static int c_unlink(struct storage_io *io, const char *path) { return sio_unlink(posix_io, path); }
 static int c_mkdir(struct storage_io *io, const char *path) { return sio_mkdir(posix_io, path); }
+static int c_rmdir(struct storage_io *io, const char *path) { return sio_rmdir(posix_io, path); }
 static int c_dir_sync(struct storage_io *io, const char *path) {
   COUNTED(OP_DIR_SYNC, sio_dir_sync(posix_io, path));
 }
@@ -140,8 +141,20 @@ static int c_dir_list(struct storage_io *io, const char *path, char ***names, si
 }
 
 static const struct storage_io_ops counting_ops = {
-    c_open,  c_close,  c_pread,  c_pwrite, c_fdatasync, c_ftruncate, c_fallocate,
-    c_fstat, c_rename, c_unlink, c_mkdir,  c_dir_sync,  c_dir_list,
+    .open = c_open,
+    .close = c_close,
+    .pread = c_pread,
+    .pwrite = c_pwrite,
+    .fdatasync = c_fdatasync,
+    .ftruncate = c_ftruncate,
+    .fallocate = c_fallocate,
+    .fstat = c_fstat,
+    .rename = c_rename,
+    .unlink = c_unlink,
+    .mkdir = c_mkdir,
+    .rmdir = c_rmdir,
+    .dir_sync = c_dir_sync,
+    .dir_list = c_dir_list,
 };
 static struct storage_io counting_io = {&counting_ops};
 

@@ -69,3 +69,16 @@ def node(min_version=None, packages=()):
             return path
     need = ".".join(map(str, min_version))
     raise MissingTool(f"no Node.js >= {need} among {candidates}")
+
+
+def check_plaintext_and_ssl_listeners(test, temp_certs, fetch, overrides=()):
+    """One broker (node.id=9) with a PLAINTEXT and an SSL listener: metadata fetched over TLS must
+    advertise the SSL port, over plaintext the PLAINTEXT port. fetch(bootstrap, ca_file=None)
+    runs the client; test.assert_metadata(out, broker, node_id, port) checks what it printed."""
+    broker = test.start_broker(temp_certs.ssl_overrides("node.id=9", *overrides),
+                               listeners="PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0")
+    ssl_port, plain_port = broker.endpoints["SSL"][1], broker.endpoints["PLAINTEXT"][1]
+    test.assertNotEqual(ssl_port, plain_port)
+    test.assert_metadata(fetch(broker.bootstrap_of("SSL"), temp_certs["ca.pem"]), broker, 9,
+                         ssl_port)
+    test.assert_metadata(fetch(broker.bootstrap_of("PLAINTEXT")), broker, 9, plain_port)

@@ -59,15 +59,8 @@ class PlatformaticMetadata(harness.BrokerTestCase):
         self.assert_metadata(out, broker, 7, broker.port)
 
     def test_metadata_over_ssl_and_plaintext_listeners_of_one_broker(self):
-        broker = self.start_broker(
-            CERTS.ssl_overrides("node.id=9", NO_AUTO_CREATE),
-            listeners="PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0")
-        ssl_port, plain_port = broker.endpoints["SSL"][1], broker.endpoints["PLAINTEXT"][1]
-        self.assertNotEqual(ssl_port, plain_port)
-        self.assert_metadata(platformatic_metadata(broker.bootstrap_of("SSL"), CERTS["ca.pem"]),
-                             broker, 9, ssl_port)
-        self.assert_metadata(platformatic_metadata(broker.bootstrap_of("PLAINTEXT")),
-                             broker, 9, plain_port)
+        client_programs.check_plaintext_and_ssl_listeners(self, CERTS, platformatic_metadata,
+                                                          [NO_AUTO_CREATE])
 
 
 if __name__ == "__main__":

@@ -1,16 +1,51 @@
-/* The state request handlers see: configuration, identity and the metadata image. One instance per
- * process, owned by the server and passed down (no globals). */
+/* The state request handlers see: configuration, identity, the metadata image, and the parts
+ * that change it (the controller and its metadata log) or hold the data (the partition logs).
+ * One instance per process, owned by the server and passed down (no globals).
+ *
+ * Start-up order (broker_storage_open): the flusher and the durability hand-over, the partition
+ * logs (logdir), the metadata log replayed into the image, then the partition logs brought in
+ * line with the image (partitions_reconcile). Shutdown (broker_storage_close) fails the
+ * controller's queued operations, closes the metadata log and the partition logs cleanly, then
+ * stops the flusher. A broker without storage (the fuzz target's) has NULL controller and logs:
+ * handlers then answer as a broker that is not the controller. */
 #ifndef QUIRE_BROKER_BROKER_H
 #define QUIRE_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
 
 #include "config.h"
 #include "image.h"
 #include "meta.h"
 
+struct controller;
+struct durable_queue;
+struct logdir;
+struct mlog;
+struct storage_flusher;
+struct storage_io;
+
 struct broker {
   const struct config *cfg;
   struct meta_props meta;
   struct image image;
+  struct event_base *base;
+  struct storage_io *io;
+  struct storage_flusher *flusher;
+  struct durable_queue *durable;
+  struct mlog *mlog;
+  struct controller *controller;
+  struct logdir *logs;
+  struct event *retention_timer, *checkpoint_timer;
+  bool replaying; /* mlog_open is applying the log: partition logs follow later, all at once */
 };
+
+/* Wall-clock milliseconds (record timestamps, segment ages). */
+int64_t broker_now_ms(void);
+
+int broker_storage_open(struct broker *b);
+void broker_storage_close(struct broker *b);
 
 #endif

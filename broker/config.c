@@ -33,240 +33,392 @@
 #define CONFIG_FILE_BYTES_MAX (4 << 20)
 #define SECPROTO_NAMES "PLAINTEXT,SSL,SASL_PLAINTEXT,SASL_SSL"
 
-#define KINT(n, d, lo, hi) \
-  { n, CONFIG_INT, d, lo, hi, NULL }
-#define KLONG(n, d, lo, hi) \
-  { n, CONFIG_LONG, d, lo, hi, NULL }
-#define KSHORT(n, d, lo, hi) \
-  { n, CONFIG_SHORT, d, lo, hi, NULL }
-#define KDBL(n, d) \
-  { n, CONFIG_DOUBLE, d, 0, 0, NULL }
-#define KBOOL(n, d) \
-  { n, CONFIG_BOOL, d, 0, 0, NULL }
-#define KSTR(n, d, ch) \
-  { n, CONFIG_STRING, d, 0, 0, ch }
-#define KLIST(n, d, ch) \
-  { n, CONFIG_LIST, d, 0, 0, ch }
-#define KPASS(n) \
-  { n, CONFIG_PASSWORD, NULL, 0, 0, NULL }
+/* Table rows: name, default, range or choices, Kafka's update mode (RO read-only, PB per-broker,
+ * CW cluster-wide, from Kafka 4.3's broker docs), then our one-line description. */
+#define RO CONFIG_READ_ONLY
+#define PB CONFIG_PER_BROKER
+#define CW CONFIG_CLUSTER_WIDE
+#define KINT(n, d, lo, hi, dyn, doc) \
+  { n, CONFIG_INT, d, lo, hi, NULL, dyn, doc }
+#define KLONG(n, d, lo, hi, dyn, doc) \
+  { n, CONFIG_LONG, d, lo, hi, NULL, dyn, doc }
+#define KSHORT(n, d, lo, hi, dyn, doc) \
+  { n, CONFIG_SHORT, d, lo, hi, NULL, dyn, doc }
+#define KDBL(n, d, dyn, doc) \
+  { n, CONFIG_DOUBLE, d, 0, 0, NULL, dyn, doc }
+#define KBOOL(n, d, dyn, doc) \
+  { n, CONFIG_BOOL, d, 0, 0, NULL, dyn, doc }
+#define KSTR(n, d, ch, dyn, doc) \
+  { n, CONFIG_STRING, d, 0, 0, ch, dyn, doc }
+#define KLIST(n, d, ch, dyn, doc) \
+  { n, CONFIG_LIST, d, 0, 0, ch, dyn, doc }
+#define KPASS(n, dyn, doc) \
+  { n, CONFIG_PASSWORD, NULL, 0, 0, NULL, dyn, doc }
 
 static const struct config_key config_keys[] = {
     /* identity and roles */
-    KINT("node.id", "1", 0, I32MAX), /* Quire; Kafka: required */
-    KINT("broker.id", "-1", -1, I32MAX),
-    KLIST("process.roles", "broker,controller", "broker,controller"), /* Quire; Kafka: required */
-    KSTR("cluster.id", NULL, NULL), /* Quire: the id to format empty log dirs with */
-    KSTR("log.level", "INFO", "DEBUG,INFO,WARN,WARNING,ERROR"), /* Quire */
-    KSTR("broker.rack", NULL, NULL),
+    KINT("node.id", "1", 0, I32MAX, RO,
+         "This node's id in the cluster; must match meta.properties."), /* Quire; Kafka: required */
+    KINT("broker.id", "-1", -1, I32MAX, RO,
+         "Older name of node.id; if set, it must equal node.id."),
+    KLIST("process.roles", "broker,controller", "broker,controller", RO,
+          "The roles this process plays: broker, controller or both."), /* Quire; Kafka: required */
+    KSTR("cluster.id", NULL, NULL, RO,
+         "Cluster id used when formatting empty log directories (Quire)."),
+    KSTR("log.level", "INFO", "DEBUG,INFO,WARN,WARNING,ERROR", RO,
+         "Lowest severity written to the broker log (Quire)."),
+    KSTR("broker.rack", NULL, NULL, RO, "Rack of this broker, for rack-aware replica placement."),
 
     /* listeners */
-    {"listeners", CONFIG_LISTENERS, "PLAINTEXT://127.0.0.1:9092", 0, 0, NULL}, /* Quire */
-    {"advertised.listeners", CONFIG_LISTENERS, NULL, 0, 0, NULL},
+    {"listeners", CONFIG_LISTENERS, "PLAINTEXT://127.0.0.1:9092", 0, 0, NULL, PB,
+     "Addresses to listen on, as NAME://host:port entries separated by commas."}, /* Quire */
+    {"advertised.listeners", CONFIG_LISTENERS, NULL, 0, 0, NULL, RO,
+     "Addresses given to clients for each listener; defaults to listeners."},
     {"listener.security.protocol.map", CONFIG_PROTOCOL_MAP,
-     "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", 0, 0, NULL},
-    KSTR("inter.broker.listener.name", NULL, NULL),
-    KSTR("security.inter.broker.protocol", "PLAINTEXT", SECPROTO_NAMES),
-    KLIST("controller.listener.names", NULL, NULL),
+     "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT", 0, 0, NULL, PB,
+     "Security protocol of each listener name, as NAME:PROTOCOL pairs."},
+    KSTR("inter.broker.listener.name", NULL, NULL, RO,
+         "Listener that brokers use to talk to each other."),
+    KSTR("security.inter.broker.protocol", "PLAINTEXT", SECPROTO_NAMES, RO,
+         "Security protocol between brokers, when inter.broker.listener.name is not set."),
+    KLIST("controller.listener.names", NULL, NULL, RO, "Names of the listeners controllers use."),
 
     /* KRaft quorum */
-    KLIST("controller.quorum.voters", "", NULL),
-    KLIST("controller.quorum.bootstrap.servers", "", NULL),
-    KINT("controller.quorum.election.timeout.ms", "1000", 0, I32MAX),
-    KINT("controller.quorum.fetch.timeout.ms", "2000", 0, I32MAX),
-    KINT("controller.quorum.election.backoff.max.ms", "1000", 0, I32MAX),
-    KINT("controller.quorum.append.linger.ms", "25", 0, I32MAX),
-    KINT("controller.quorum.request.timeout.ms", "2000", 0, I32MAX),
-    KINT("controller.quorum.retry.backoff.ms", "20", 0, I32MAX),
-    KBOOL("controller.quorum.auto.join.enable", "false"),
-    KINT("broker.heartbeat.interval.ms", "2000", 0, I32MAX),
-    KINT("broker.session.timeout.ms", "9000", 0, I32MAX),
-    KLONG("initial.broker.registration.timeout.ms", "60000", 0, I64MAX),
-    KSTR("metadata.log.dir", NULL, NULL),
-    KINT("metadata.log.segment.bytes", "1073741824", 12, I32MAX),
-    KLONG("metadata.log.segment.ms", "604800000", 0, I64MAX),
-    KLONG("metadata.max.retention.bytes", "104857600", -1, I64MAX),
-    KLONG("metadata.max.retention.ms", "604800000", -1, I64MAX),
-    KLONG("metadata.log.max.record.bytes.between.snapshots", "20971520", 1, I64MAX),
-    KLONG("metadata.log.max.snapshot.interval.ms", "3600000", 0, I64MAX),
-    KINT("metadata.max.idle.interval.ms", "500", 0, I32MAX),
+    KLIST("controller.quorum.voters", "", NULL, RO,
+          "Static quorum voters as id@host:port entries."),
+    KLIST("controller.quorum.bootstrap.servers", "", NULL, RO,
+          "host:port entries used to find the controller quorum."),
+    KINT("controller.quorum.election.timeout.ms", "1000", 0, I32MAX, RO,
+         "How long without hearing from a leader before an election starts."),
+    KINT("controller.quorum.fetch.timeout.ms", "2000", 0, I32MAX, RO,
+         "How long without a successful fetch before a voter becomes a candidate."),
+    KINT("controller.quorum.election.backoff.max.ms", "1000", 0, I32MAX, RO,
+         "Upper bound of the backoff between elections."),
+    KINT("controller.quorum.append.linger.ms", "25", 0, I32MAX, RO,
+         "How long the quorum leader gathers writes before flushing them."),
+    KINT("controller.quorum.request.timeout.ms", "2000", 0, I32MAX, RO,
+         "Timeout of a request to another quorum member."),
+    KINT("controller.quorum.retry.backoff.ms", "20", 0, I32MAX, RO,
+         "Wait before retrying a failed quorum request."),
+    KBOOL("controller.quorum.auto.join.enable", "false", RO,
+          "Whether a controller joins the quorum by itself."),
+    KINT("broker.heartbeat.interval.ms", "2000", 0, I32MAX, RO,
+         "Time between a broker's heartbeats to the controller."),
+    KINT("broker.session.timeout.ms", "9000", 0, I32MAX, RO,
+         "How long a broker stays registered without heartbeats."),
+    KINT("initial.broker.registration.timeout.ms", "60000", 0, I32MAX, RO,
+         "How long a starting broker waits to register before giving up."),
+    KSTR("metadata.log.dir", NULL, NULL, RO,
+         "Directory of the metadata log; defaults to the first log directory."),
+    KINT("metadata.log.segment.bytes", "1073741824", 8388608, I32MAX, RO,
+         "Size of one metadata log segment."),
+    KLONG("metadata.log.segment.ms", "604800000", 0, I64MAX, RO,
+          "Age after which a metadata log segment is rolled."),
+    KLONG("metadata.max.retention.bytes", "104857600", -1, I64MAX, RO,
+          "Size of metadata log and snapshots kept before old ones are deleted."),
+    KLONG("metadata.max.retention.ms", "604800000", -1, I64MAX, RO,
+          "Age of metadata log files and snapshots kept before deletion."),
+    KLONG("metadata.log.max.record.bytes.between.snapshots", "20971520", 1, I64MAX, RO,
+          "Metadata log bytes after the last snapshot that trigger a new one."),
+    KLONG("metadata.log.max.snapshot.interval.ms", "3600000", 0, I64MAX, RO,
+          "Longest time between metadata snapshots while there are new records; 0 disables."),
+    KINT("metadata.max.idle.interval.ms", "500", 0, I32MAX, RO,
+         "Interval of no-op records written by an idle active controller; 0 disables."),
 
     /* network and request limits */
-    KINT("socket.send.buffer.bytes", "102400", -1, I32MAX),
-    KINT("socket.receive.buffer.bytes", "102400", -1, I32MAX),
-    KINT("socket.request.max.bytes", "104857600", 1, I32MAX),
-    KINT("socket.listen.backlog.size", "50", 1, I32MAX),
-    KLONG("socket.connection.setup.timeout.ms", "10000", 0, I64MAX),
-    KLONG("socket.connection.setup.timeout.max.ms", "30000", 0, I64MAX),
-    KINT("num.network.threads", "3", 1, I32MAX),
-    KINT("num.io.threads", "8", 1, I32MAX),
-    KINT("background.threads", "10", 1, I32MAX),
-    KINT("queued.max.requests", "500", 1, I32MAX),
-    KLONG("queued.max.request.bytes", "-1", -1, I64MAX),
-    KINT("max.connections", I32MAX_STR, 0, I32MAX),
-    KINT("max.connections.per.ip", I32MAX_STR, 0, I32MAX),
-    KSTR("max.connections.per.ip.overrides", "", NULL),
-    KINT("max.connection.creation.rate", I32MAX_STR, 0, I32MAX),
-    KLONG("connections.max.idle.ms", "600000", -1, I64MAX),
-    KLONG("connections.max.reauth.ms", "0", 0, I64MAX),
+    KINT("socket.send.buffer.bytes", "102400", -1, I32MAX, RO,
+         "SO_SNDBUF of accepted sockets; -1 keeps the OS default."),
+    KINT("socket.receive.buffer.bytes", "102400", -1, I32MAX, RO,
+         "SO_RCVBUF of accepted sockets; -1 keeps the OS default."),
+    KINT("socket.request.max.bytes", "104857600", 1, I32MAX, RO, "Largest request frame accepted."),
+    KINT("socket.listen.backlog.size", "50", 1, I32MAX, RO,
+         "Backlog of pending connections on each listening socket."),
+    KLONG("socket.connection.setup.timeout.ms", "10000", 0, I64MAX, RO,
+          "Initial timeout for establishing an outgoing connection."),
+    KLONG("socket.connection.setup.timeout.max.ms", "30000", 0, I64MAX, RO,
+          "Upper bound of the outgoing connection setup timeout."),
+    KINT("num.network.threads", "3", 1, I32MAX, CW,
+         "Threads that read and write network requests."),
+    KINT("num.io.threads", "8", 1, I32MAX, CW, "Threads that process requests."),
+    KINT("background.threads", "10", 1, I32MAX, CW, "Threads for background tasks."),
+    KINT("queued.max.requests", "500", 1, I32MAX, RO,
+         "Requests that may wait for processing before reading pauses."),
+    KLONG("queued.max.request.bytes", "-1", -1, I64MAX, RO,
+          "Bytes of queued requests before reading pauses; -1 means no limit."),
+    KINT("max.connections", I32MAX_STR, 0, I32MAX, CW, "Most connections the broker accepts."),
+    KINT("max.connections.per.ip", I32MAX_STR, 0, I32MAX, CW,
+         "Most connections accepted from one address."),
+    KSTR("max.connections.per.ip.overrides", "", NULL, CW,
+         "Per-host or per-address connection limits, as host:count entries."),
+    KINT("max.connection.creation.rate", I32MAX_STR, 0, I32MAX, CW,
+         "Most new connections accepted per second."),
+    KLONG("connections.max.idle.ms", "600000", -1, I64MAX, RO,
+          "Idle time after which a connection is closed."),
+    KLONG("connections.max.reauth.ms", "0", 0, I64MAX, RO,
+          "Longest SASL session before re-authentication is required; 0 disables."),
     /* Quire's own: a request frame must arrive whole within this time of its first byte. */
-    KLONG("quire.request.read.timeout.ms", "30000", 1, I64MAX),
-    KINT("message.max.bytes", "1048588", 0, I32MAX),
-    KINT("fetch.max.bytes", "57671680", 1024, I32MAX),
-    KINT("max.incremental.fetch.session.cache.slots", "1000", 0, I32MAX),
-    KINT("fetch.purgatory.purge.interval.requests", "1000", I32MIN, I32MAX),
-    KINT("producer.purgatory.purge.interval.requests", "1000", I32MIN, I32MAX),
-    KINT("delete.records.purgatory.purge.interval.requests", "1", I32MIN, I32MAX),
+    KLONG("quire.request.read.timeout.ms", "30000", 1, I64MAX, RO,
+          "Time allowed for a request frame to arrive whole after its first byte (Quire)."),
+    KINT("message.max.bytes", "1048588", 0, I32MAX, CW,
+         "Largest record batch accepted; topics override it with max.message.bytes."),
+    KINT("fetch.max.bytes", "57671680", 1024, I32MAX, RO, "Most bytes returned for one fetch."),
+    KINT("max.incremental.fetch.session.cache.slots", "1000", 0, I32MAX, RO,
+         "Most incremental fetch sessions kept."),
+    KINT("fetch.purgatory.purge.interval.requests", "1000", I32MIN, I32MAX, RO,
+         "Purge interval, in requests, of waiting fetches."),
+    KINT("producer.purgatory.purge.interval.requests", "1000", I32MIN, I32MAX, RO,
+         "Purge interval, in requests, of waiting produce requests."),
+    KINT("delete.records.purgatory.purge.interval.requests", "1", I32MIN, I32MAX, RO,
+         "Purge interval, in requests, of waiting delete-records requests."),
 
     /* topics */
-    KINT("num.partitions", "1", 1, I32MAX),
-    KSHORT("default.replication.factor", "1", 1, INT16_MAX),
-    KBOOL("auto.create.topics.enable", "true"),
-    KBOOL("delete.topic.enable", "true"),
-    KINT("min.insync.replicas", "1", 1, I32MAX),
-    KBOOL("unclean.leader.election.enable", "false"),
-    KBOOL("auto.leader.rebalance.enable", "true"),
-    KINT("leader.imbalance.per.broker.percentage", "10", 0, 100),
-    KLONG("leader.imbalance.check.interval.seconds", "300", 1, I64MAX),
-    KSTR("compression.type", "producer", "uncompressed,zstd,lz4,snappy,gzip,producer"),
-    KINT("compression.gzip.level", "-1", -1, 9),
-    KINT("compression.lz4.level", "9", 1, 17),
-    KINT("compression.zstd.level", "3", -131072, 22),
+    KINT("num.partitions", "1", 1, I32MAX, RO, "Partition count of topics created without one."),
+    KINT("default.replication.factor", "1", 1, INT16_MAX, RO,
+         "Replication factor of topics created without one."),
+    KBOOL("auto.create.topics.enable", "true", RO,
+          "Whether metadata requests for a missing topic create it."),
+    KBOOL("delete.topic.enable", "true", RO, "Whether topics may be deleted."),
+    KINT("min.insync.replicas", "1", 1, I32MAX, CW,
+         "In-sync replicas needed for an acks=all write to succeed."),
+    KBOOL("unclean.leader.election.enable", "false", CW,
+          "Whether an out-of-sync replica may become leader as a last resort, losing data."),
+    KBOOL("auto.leader.rebalance.enable", "true", RO,
+          "Whether leadership moves back to preferred replicas automatically."),
+    KINT("leader.imbalance.per.broker.percentage", "10", 0, 100, RO,
+         "Leader imbalance per broker, in percent, that triggers a rebalance."),
+    KLONG("leader.imbalance.check.interval.seconds", "300", 1, I64MAX, RO,
+          "Interval between leader balance checks."),
+    KSTR("compression.type", "producer", "uncompressed,zstd,lz4,snappy,gzip,producer", CW,
+         "Codec batches are stored with; producer keeps the producer's codec."),
+    KINT("compression.gzip.level", "-1", -1, 9, CW, "gzip level when recompressing with gzip."),
+    KINT("compression.lz4.level", "9", 1, 17, CW, "lz4 level when recompressing with lz4."),
+    KINT("compression.zstd.level", "3", -131072, 22, CW,
+         "zstd level when recompressing with zstd."),
 
     /* the log */
-    KSTR("log.dir", "./quire-data", NULL), /* Quire; Kafka: /tmp/kafka-logs */
-    KLIST("log.dirs", NULL, NULL),         /* falls back to log.dir */
-    KINT("log.segment.bytes", "1073741824", 1048576, I32MAX),
-    KLONG("log.segment.delete.delay.ms", "60000", 0, I64MAX),
-    KINT("log.roll.hours", "168", 1, I32MAX),
-    KLONG("log.roll.ms", NULL, 1, I64MAX),
-    KINT("log.roll.jitter.hours", "0", 0, I32MAX),
-    KLONG("log.roll.jitter.ms", NULL, 0, I64MAX),
-    KINT("log.retention.hours", "168", I32MIN, I32MAX),
-    KINT("log.retention.minutes", NULL, I32MIN, I32MAX),
-    KLONG("log.retention.ms", NULL, I64MIN, I64MAX),
-    KLONG("log.retention.bytes", "-1", I64MIN, I64MAX),
-    KLONG("log.retention.check.interval.ms", "300000", 1, I64MAX),
-    KINT("log.index.size.max.bytes", "10485760", 4, I32MAX),
-    KINT("log.index.interval.bytes", "4096", 0, I32MAX),
-    KLONG("log.flush.interval.messages", "1", 1, I64MAX), /* Quire; Kafka: Long.MAX (never) */
-    KLONG("log.flush.interval.ms", NULL, 0, I64MAX),
-    KLONG("log.flush.scheduler.interval.ms", I64MAX_STR, 0, I64MAX),
-    KINT("log.flush.offset.checkpoint.interval.ms", "60000", 0, I32MAX),
-    KINT("log.flush.start.offset.checkpoint.interval.ms", "60000", 0, I32MAX),
-    KBOOL("log.preallocate", "false"),
-    KLIST("log.cleanup.policy", "delete", "delete,compact"),
-    KBOOL("log.cleaner.enable", "true"),
-    KINT("log.cleaner.threads", "1", 0, I32MAX),
-    KLONG("log.cleaner.dedupe.buffer.size", "134217728", 0, I64MAX),
-    KINT("log.cleaner.io.buffer.size", "524288", 0, I32MAX),
-    KDBL("log.cleaner.io.buffer.load.factor", "0.9"),
-    KDBL("log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308"),
-    KLONG("log.cleaner.backoff.ms", "15000", 0, I64MAX),
-    KDBL("log.cleaner.min.cleanable.ratio", "0.5"),
-    KLONG("log.cleaner.min.compaction.lag.ms", "0", 0, I64MAX),
-    KLONG("log.cleaner.max.compaction.lag.ms", I64MAX_STR, 1, I64MAX),
-    KLONG("log.cleaner.delete.retention.ms", "86400000", 0, I64MAX),
-    KSTR("log.message.timestamp.type", "CreateTime", "CreateTime,LogAppendTime"),
-    KLONG("log.message.timestamp.before.max.ms", I64MAX_STR, 0, I64MAX),
-    KLONG("log.message.timestamp.after.max.ms", "3600000", 0, I64MAX),
-    KINT("num.recovery.threads.per.data.dir", "2", 1, I32MAX),
-    KLONG("log.dir.failure.timeout.ms", "30000", 1, I64MAX),
-    KINT("producer.id.expiration.ms", "86400000", 1, I32MAX),
-    KINT("producer.id.expiration.check.interval.ms", "600000", 1, I32MAX),
+    KLIST("log.dir", "./quire-data", NULL, RO,
+          "Data directory, used when log.dirs is not set."), /* Quire; Kafka: /tmp/kafka-logs */
+    KLIST("log.dirs", NULL, NULL, RO, "Data directories, separated by commas."),
+    KINT("log.segment.bytes", "1073741824", 1048576, I32MAX, CW,
+         "Largest size of one segment file."),
+    KLONG("log.segment.delete.delay.ms", "60000", 0, I64MAX, CW,
+          "Wait before a deleted segment's files are removed from disk."),
+    KINT("log.roll.hours", "168", 1, I32MAX, RO,
+         "Age after which a segment is rolled, in hours; log.roll.ms takes precedence."),
+    KLONG("log.roll.ms", NULL, 1, I64MAX, CW,
+          "Age after which a segment is rolled, in milliseconds."),
+    KINT("log.roll.jitter.hours", "0", 0, I32MAX, RO,
+         "Largest random time taken off the roll age, in hours."),
+    KLONG("log.roll.jitter.ms", NULL, 0, I64MAX, CW,
+          "Largest random time taken off the roll age, in milliseconds."),
+    KINT("log.retention.hours", "168", I32MIN, I32MAX, RO,
+         "How long segments are kept, in hours; minutes and ms take precedence."),
+    KINT("log.retention.minutes", NULL, I32MIN, I32MAX, RO,
+         "How long segments are kept, in minutes; log.retention.ms takes precedence."),
+    KLONG("log.retention.ms", NULL, I64MIN, I64MAX, CW,
+          "How long segments are kept, in milliseconds; -1 keeps them forever."),
+    KLONG("log.retention.bytes", "-1", I64MIN, I64MAX, CW,
+          "Size a partition may reach before old segments are deleted; -1 means no limit."),
+    KLONG("log.local.retention.ms", "-2", -2, I64MAX, CW,
+          "Local retention time with tiered storage; -2 uses log.retention.ms."),
+    KLONG("log.local.retention.bytes", "-2", -2, I64MAX, CW,
+          "Local retention size with tiered storage; -2 uses log.retention.bytes."),
+    KLONG("log.retention.check.interval.ms", "300000", 1, I64MAX, RO,
+          "Interval between retention checks."),
+    KINT("log.index.size.max.bytes", "10485760", 4, I32MAX, CW, "Largest size of an offset index."),
+    KINT("log.index.interval.bytes", "4096", 0, I32MAX, CW,
+         "Bytes appended between two offset index entries."),
+    KLONG("log.flush.interval.messages", "1", 1, I64MAX, CW,
+          "Messages appended before the log is synced to disk."), /* Quire; Kafka: Long.MAX */
+    KLONG("log.flush.interval.ms", NULL, 0, I64MAX, CW,
+          "Longest time appended data waits before a sync; defaults to the scheduler interval."),
+    KLONG("log.flush.scheduler.interval.ms", I64MAX_STR, 0, I64MAX, RO,
+          "How often logs are checked for a time-based sync."),
+    KINT("log.flush.offset.checkpoint.interval.ms", "60000", 0, I32MAX, RO,
+         "How often the recovery point checkpoint is written."),
+    KINT("log.flush.start.offset.checkpoint.interval.ms", "60000", 0, I32MAX, RO,
+         "How often the log start offset checkpoint is written."),
+    KBOOL("log.preallocate", "false", CW, "Whether new segment files are preallocated."),
+    KLIST("log.cleanup.policy", "delete", "delete,compact", CW,
+          "Default cleanup of old segments: delete, compact, both, or none when empty."),
+    KBOOL("log.cleaner.enable", "true", RO, "Whether the log cleaner (compaction) runs."),
+    KINT("log.cleaner.threads", "1", 0, I32MAX, CW, "Threads that compact logs."),
+    KLONG("log.cleaner.dedupe.buffer.size", "134217728", 0, I64MAX, CW,
+          "Memory for key deduplication across all cleaner threads."),
+    KINT("log.cleaner.io.buffer.size", "524288", 0, I32MAX, CW,
+         "Memory for cleaner I/O buffers across all cleaner threads."),
+    KDBL("log.cleaner.io.buffer.load.factor", "0.9", CW,
+         "How full the deduplication buffer may get."),
+    KDBL("log.cleaner.io.max.bytes.per.second", "1.7976931348623157E308", CW,
+         "Cleaner read plus write throughput limit."),
+    KLONG("log.cleaner.backoff.ms", "15000", 0, I64MAX, CW,
+          "Sleep of the cleaner when there is nothing to clean."),
+    KDBL("log.cleaner.min.cleanable.ratio", "0.5", CW,
+         "Share of uncompacted data that makes a log eligible for cleaning."),
+    KLONG("log.cleaner.min.compaction.lag.ms", "0", 0, I64MAX, CW,
+          "Shortest time a record stays uncompacted."),
+    KLONG("log.cleaner.max.compaction.lag.ms", I64MAX_STR, 1, I64MAX, CW,
+          "Longest time a record may stay ineligible for compaction."),
+    KLONG("log.cleaner.delete.retention.ms", "86400000", 0, I64MAX, CW,
+          "How long tombstones are kept in compacted topics."),
+    KSTR("log.message.timestamp.type", "CreateTime", "CreateTime,LogAppendTime", CW,
+         "Whether record timestamps are the producer's (CreateTime) or the broker's."),
+    KLONG("log.message.timestamp.before.max.ms", I64MAX_STR, 0, I64MAX, CW,
+          "How far in the past a CreateTime timestamp may be."),
+    KLONG("log.message.timestamp.after.max.ms", "3600000", 0, I64MAX, CW,
+          "How far in the future a CreateTime timestamp may be."),
+    KINT("num.recovery.threads.per.data.dir", "2", 1, I32MAX, CW,
+         "Threads per data directory for recovery at start-up and flushing at shutdown."),
+    KLONG("log.dir.failure.timeout.ms", "30000", 1, I64MAX, RO,
+          "How long a failed log directory may go unreported before the broker stops."),
+    KINT("producer.id.expiration.ms", "86400000", 1, I32MAX, CW,
+         "Idle time after which a producer id's state is dropped."),
+    KINT("producer.id.expiration.check.interval.ms", "600000", 1, I32MAX, RO,
+         "Interval between checks for expired producer ids."),
 
     /* replication */
-    KINT("num.replica.fetchers", "1", 1, I32MAX),
-    KLONG("replica.lag.time.max.ms", "30000", 0, I64MAX),
-    KINT("replica.fetch.max.bytes", "1048576", 0, I32MAX),
-    KINT("replica.fetch.min.bytes", "1", 0, I32MAX),
-    KINT("replica.fetch.wait.max.ms", "500", 0, I32MAX),
-    KINT("replica.fetch.backoff.ms", "1000", 0, I32MAX),
-    KINT("replica.fetch.response.max.bytes", "10485760", 0, I32MAX),
-    KINT("replica.socket.timeout.ms", "30000", I32MIN, I32MAX),
-    KINT("replica.socket.receive.buffer.bytes", "65536", I32MIN, I32MAX),
-    KLONG("replica.high.watermark.checkpoint.interval.ms", "5000", 0, I64MAX),
+    KINT("num.replica.fetchers", "1", 1, I32MAX, CW, "Fetcher threads per source broker."),
+    KLONG("replica.lag.time.max.ms", "30000", 0, I64MAX, RO,
+          "How long a follower may lag before it leaves the in-sync set."),
+    KINT("replica.fetch.max.bytes", "1048576", 0, I32MAX, RO,
+         "Bytes a follower asks for per partition."),
+    KINT("replica.fetch.min.bytes", "1", 0, I32MAX, RO, "Bytes a follower fetch waits for."),
+    KINT("replica.fetch.wait.max.ms", "500", 0, I32MAX, RO, "Longest wait of a follower fetch."),
+    KINT("replica.fetch.backoff.ms", "1000", 0, I32MAX, RO,
+         "Sleep of a follower after a fetch error."),
+    KINT("replica.fetch.response.max.bytes", "10485760", 0, I32MAX, RO,
+         "Bytes a follower asks for per fetch."),
+    KINT("replica.socket.timeout.ms", "30000", I32MIN, I32MAX, RO,
+         "Socket timeout of follower fetches."),
+    KINT("replica.socket.receive.buffer.bytes", "65536", I32MIN, I32MAX, RO,
+         "Receive buffer of follower fetch sockets."),
+    KLONG("replica.high.watermark.checkpoint.interval.ms", "5000", 0, I64MAX, RO,
+          "How often high watermarks are checkpointed."),
 
     /* group coordinator */
-    KINT("group.initial.rebalance.delay.ms", "0", 0, I32MAX), /* Quire; Kafka: 3000 */
-    KINT("group.min.session.timeout.ms", "6000", 0, I32MAX),
-    KINT("group.max.session.timeout.ms", "1800000", 0, I32MAX),
-    KINT("group.max.size", I32MAX_STR, 1, I32MAX),
-    KLIST("group.coordinator.rebalance.protocols", "classic,consumer",
-          "classic,consumer,share,streams"),
-    KINT("group.coordinator.threads", "4", 1, I32MAX),
-    KINT("group.consumer.session.timeout.ms", "45000", 1, I32MAX),
-    KINT("group.consumer.min.session.timeout.ms", "45000", 1, I32MAX),
-    KINT("group.consumer.max.session.timeout.ms", "60000", 1, I32MAX),
-    KINT("group.consumer.heartbeat.interval.ms", "5000", 1, I32MAX),
-    KINT("group.consumer.min.heartbeat.interval.ms", "5000", 1, I32MAX),
-    KINT("group.consumer.max.heartbeat.interval.ms", "15000", 1, I32MAX),
-    KINT("group.consumer.max.size", I32MAX_STR, 1, I32MAX),
-    KLIST("group.consumer.assignors", "uniform,range", NULL),
+    KINT("group.initial.rebalance.delay.ms", "0", 0, I32MAX, RO,
+         "Wait for more members before a new group's first rebalance."), /* Quire; Kafka: 3000 */
+    KINT("group.min.session.timeout.ms", "6000", 0, I32MAX, RO,
+         "Shortest session timeout a classic group member may ask for."),
+    KINT("group.max.session.timeout.ms", "1800000", 0, I32MAX, RO,
+         "Longest session timeout a classic group member may ask for."),
+    KINT("group.max.size", I32MAX_STR, 1, I32MAX, RO, "Most members of a classic group."),
+    KLIST("group.coordinator.rebalance.protocols", "classic,consumer,streams",
+          "classic,consumer,share,streams", RO, "Group protocols the coordinator serves."),
+    KINT("group.coordinator.threads", "4", 1, I32MAX, RO, "Threads of the group coordinator."),
+    KINT("group.consumer.session.timeout.ms", "45000", 1, I32MAX, RO,
+         "Session timeout of consumer-protocol group members."),
+    KINT("group.consumer.min.session.timeout.ms", "45000", 1, I32MAX, RO,
+         "Shortest session timeout of consumer-protocol members."),
+    KINT("group.consumer.max.session.timeout.ms", "60000", 1, I32MAX, RO,
+         "Longest session timeout of consumer-protocol members."),
+    KINT("group.consumer.heartbeat.interval.ms", "5000", 1, I32MAX, RO,
+         "Heartbeat interval given to consumer-protocol members."),
+    KINT("group.consumer.min.heartbeat.interval.ms", "5000", 1, I32MAX, RO,
+         "Shortest heartbeat interval of consumer-protocol members."),
+    KINT("group.consumer.max.heartbeat.interval.ms", "15000", 1, I32MAX, RO,
+         "Longest heartbeat interval of consumer-protocol members."),
+    KINT("group.consumer.max.size", I32MAX_STR, 1, I32MAX, RO,
+         "Most members of a consumer-protocol group."),
+    KLIST("group.consumer.assignors", "uniform,range", NULL, RO,
+          "Server-side assignors; the first is the default."),
     KSTR("group.consumer.migration.policy", "bidirectional",
-         "disabled,downgrade,upgrade,bidirectional"),
+         "disabled,downgrade,upgrade,bidirectional", RO,
+         "Which conversions between classic and consumer groups are allowed."),
 
     /* committed offsets */
-    KSHORT("offsets.topic.replication.factor", "1", 1, INT16_MAX), /* Quire; Kafka: 3 */
-    KINT("offsets.topic.num.partitions", "50", 1, I32MAX),
-    KINT("offsets.topic.segment.bytes", "104857600", 1, I32MAX),
-    KINT("offsets.topic.compression.codec", "0", 0, 4),
-    KINT("offsets.load.buffer.size", "5242880", 1, I32MAX),
-    KINT("offsets.retention.minutes", "10080", 1, I32MAX),
-    KLONG("offsets.retention.check.interval.ms", "600000", 1, I64MAX),
-    KINT("offsets.commit.timeout.ms", "5000", 1, I32MAX),
-    KINT("offset.metadata.max.bytes", "4096", 0, I32MAX),
+    KSHORT("offsets.topic.replication.factor", "1", 1, INT16_MAX, RO,
+           "Replication factor of the offsets topic."), /* Quire; Kafka: 3 */
+    KINT("offsets.topic.num.partitions", "50", 1, I32MAX, RO,
+         "Partition count of the offsets topic."),
+    KINT("offsets.topic.segment.bytes", "104857600", 1, I32MAX, RO,
+         "Segment size of the offsets topic."),
+    KINT("offsets.topic.compression.codec", "0", 0, 4, RO,
+         "Codec of offset commit batches (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)."),
+    KINT("offsets.load.buffer.size", "5242880", 1, I32MAX, RO,
+         "Read size when loading the offsets topic."),
+    KINT("offsets.retention.minutes", "10080", 1, I32MAX, RO,
+         "How long committed offsets of an empty group are kept."),
+    KLONG("offsets.retention.check.interval.ms", "600000", 1, I64MAX, RO,
+          "Interval between checks for expired offsets."),
+    KINT("offsets.commit.timeout.ms", "5000", 1, I32MAX, RO,
+         "How long an offset commit waits for replication."),
+    KINT("offset.metadata.max.bytes", "4096", 0, I32MAX, RO,
+         "Largest metadata string of an offset commit."),
 
     /* transactions */
-    KSHORT("transaction.state.log.replication.factor", "1", 1, INT16_MAX), /* Quire; Kafka: 3 */
-    KINT("transaction.state.log.min.isr", "1", 1, I32MAX),                 /* Quire; Kafka: 2 */
-    KINT("transaction.state.log.num.partitions", "50", 1, I32MAX),
-    KINT("transaction.state.log.segment.bytes", "104857600", 1, I32MAX),
-    KINT("transaction.state.log.load.buffer.size", "5242880", 1, I32MAX),
-    KINT("transaction.max.timeout.ms", "900000", 1, I32MAX),
-    KINT("transactional.id.expiration.ms", "604800000", 1, I32MAX),
-    KINT("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", 1, I32MAX),
-    KINT("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000", 1, I32MAX),
-    KBOOL("transaction.partition.verification.enable", "true"),
+    KSHORT("transaction.state.log.replication.factor", "1", 1, INT16_MAX, RO,
+           "Replication factor of the transaction state topic."), /* Quire; Kafka: 3 */
+    KINT("transaction.state.log.min.isr", "1", 1, I32MAX, RO,
+         "min.insync.replicas of the transaction state topic."), /* Quire; Kafka: 2 */
+    KINT("transaction.state.log.num.partitions", "50", 1, I32MAX, RO,
+         "Partition count of the transaction state topic."),
+    KINT("transaction.state.log.segment.bytes", "104857600", 1, I32MAX, RO,
+         "Segment size of the transaction state topic."),
+    KINT("transaction.state.log.load.buffer.size", "5242880", 1, I32MAX, RO,
+         "Read size when loading the transaction state topic."),
+    KINT("transaction.max.timeout.ms", "900000", 1, I32MAX, RO,
+         "Longest transaction timeout a producer may ask for."),
+    KINT("transactional.id.expiration.ms", "604800000", 1, I32MAX, RO,
+         "Idle time after which a transactional id expires."),
+    KINT("transaction.abort.timed.out.transaction.cleanup.interval.ms", "10000", 1, I32MAX, RO,
+         "Interval between aborts of timed-out transactions."),
+    KINT("transaction.remove.expired.transaction.cleanup.interval.ms", "3600000", 1, I32MAX, RO,
+         "Interval between removals of expired transactional ids."),
+    KBOOL("transaction.partition.verification.enable", "true", CW,
+          "Whether transactional writes are checked against the partitions added."),
 
     /* TLS: PEM only (Quire; Kafka's default store type is JKS) */
-    KSTR("ssl.keystore.type", "PEM", NULL),
-    KSTR("ssl.keystore.location", NULL, NULL),
-    KPASS("ssl.keystore.password"),
-    KPASS("ssl.key.password"),
-    KPASS("ssl.keystore.key"),
-    KPASS("ssl.keystore.certificate.chain"),
-    KSTR("ssl.truststore.type", "PEM", NULL),
-    KSTR("ssl.truststore.location", NULL, NULL),
-    KPASS("ssl.truststore.password"),
-    KPASS("ssl.truststore.certificates"),
-    KSTR("ssl.protocol", "TLSv1.3", NULL),
-    KLIST("ssl.enabled.protocols", "TLSv1.2,TLSv1.3", "TLSv1.2,TLSv1.3,TLSv1.1,TLSv1"),
-    KLIST("ssl.cipher.suites", "", NULL),
-    KSTR("ssl.client.auth", "none", "required,requested,none"),
-    KSTR("ssl.endpoint.identification.algorithm", "https", NULL),
-    KSTR("ssl.principal.mapping.rules", "DEFAULT", NULL), /* a string: rules contain commas */
+    KSTR("ssl.keystore.type", "PEM", NULL, PB, "Format of the key store; Quire reads PEM."),
+    KSTR("ssl.keystore.location", NULL, NULL, PB, "Path of the key store."),
+    KPASS("ssl.keystore.password", PB, "Password of the key store."),
+    KPASS("ssl.key.password", PB, "Password of the private key."),
+    KPASS("ssl.keystore.key", PB, "Private key in PEM, given inline."),
+    KPASS("ssl.keystore.certificate.chain", PB, "Certificate chain in PEM, given inline."),
+    KSTR("ssl.truststore.type", "PEM", NULL, PB, "Format of the trust store; Quire reads PEM."),
+    KSTR("ssl.truststore.location", NULL, NULL, PB, "Path of the trust store."),
+    KPASS("ssl.truststore.password", PB, "Password of the trust store."),
+    KPASS("ssl.truststore.certificates", PB, "Trusted certificates in PEM, given inline."),
+    KSTR("ssl.protocol", "TLSv1.3", NULL, PB, "TLS protocol used to build the TLS context."),
+    KLIST("ssl.enabled.protocols", "TLSv1.2,TLSv1.3", "TLSv1.2,TLSv1.3,TLSv1.1,TLSv1", PB,
+          "TLS versions accepted."),
+    KLIST("ssl.cipher.suites", "", NULL, PB, "Cipher suites allowed; empty allows the defaults."),
+    KSTR("ssl.client.auth", "none", "required,requested,none", PB,
+         "Whether clients must, may or need not present a certificate."),
+    KSTR("ssl.endpoint.identification.algorithm", "https", NULL, PB,
+         "Host name check of peer certificates; empty disables it."),
+    KSTR("ssl.principal.mapping.rules", "DEFAULT", NULL, RO,
+         "Rules mapping a client certificate's name to a principal."), /* a string: has commas */
 
     /* SASL and authorization */
-    KLIST("sasl.enabled.mechanisms", "GSSAPI", NULL),
-    KSTR("sasl.mechanism.inter.broker.protocol", "GSSAPI", NULL),
-    KSTR("sasl.mechanism.controller.protocol", "GSSAPI", NULL),
-    KPASS("sasl.jaas.config"),
-    KINT("sasl.server.max.receive.size", "524288", 1, I32MAX),
-    KSTR("sasl.kerberos.service.name", NULL, NULL),
-    KSTR("authorizer.class.name", "", NULL),
-    KSTR("super.users", NULL, NULL),
-    KBOOL("allow.everyone.if.no.acl.found", "false"),
-    KPASS("delegation.token.secret.key"),
-    KLONG("delegation.token.max.lifetime.ms", "604800000", 1, I64MAX),
-    KLONG("delegation.token.expiry.time.ms", "86400000", 1, I64MAX),
+    KLIST("sasl.enabled.mechanisms", "GSSAPI", NULL, PB, "SASL mechanisms offered to clients."),
+    KSTR("sasl.mechanism.inter.broker.protocol", "GSSAPI", NULL, PB,
+         "SASL mechanism between brokers."),
+    KSTR("sasl.mechanism.controller.protocol", "GSSAPI", NULL, RO,
+         "SASL mechanism towards controllers."),
+    KPASS("sasl.jaas.config", PB, "JAAS login settings of SASL connections."),
+    KINT("sasl.server.max.receive.size", "524288", 1, I32MAX, RO,
+         "Largest frame accepted before and during SASL authentication."),
+    KSTR("sasl.kerberos.service.name", NULL, NULL, PB, "Kerberos principal name the broker uses."),
+    KSTR("authorizer.class.name", "", NULL, RO, "Authorizer in use; empty means none."),
+    KSTR("super.users", NULL, NULL, RO, "Principals allowed everything, separated by semicolons."),
+    KBOOL("allow.everyone.if.no.acl.found", "false", RO,
+          "Whether a resource without ACLs is open to everyone."),
+    KPASS("delegation.token.secret.key", RO,
+          "Key that signs delegation tokens; unset disables them."),
+    KLONG("delegation.token.max.lifetime.ms", "604800000", 1, I64MAX, RO,
+          "Longest life of a delegation token."),
+    KLONG("delegation.token.expiry.time.ms", "86400000", 1, I64MAX, RO,
+          "Time after which a delegation token must be renewed."),
 
     /* quotas and metrics */
-    KINT("quota.window.num", "11", 1, I32MAX),
-    KINT("quota.window.size.seconds", "1", 1, I32MAX),
-    KLIST("metric.reporters", "", NULL),
-    KINT("metrics.num.samples", "2", 1, I32MAX),
-    KLONG("metrics.sample.window.ms", "30000", 1, I64MAX),
-    KSTR("metrics.recording.level", "INFO", "INFO,DEBUG,TRACE"),
+    KINT("quota.window.num", "11", 1, I32MAX, RO, "Samples kept for client quotas."),
+    KINT("quota.window.size.seconds", "1", 1, I32MAX, RO, "Length of one client quota sample."),
+    KLIST("metric.reporters", "", NULL, CW, "Metrics reporters in use."),
+    KINT("metrics.num.samples", "2", 1, I32MAX, RO, "Samples kept to compute a metric."),
+    KLONG("metrics.sample.window.ms", "30000", 1, I64MAX, RO, "Window of one metrics sample."),
+    KSTR("metrics.recording.level", "INFO", "INFO,DEBUG,TRACE", RO,
+         "Highest level of metrics recorded."),
 };
 
 #define CONFIG_KEY_COUNT ((int)(sizeof(config_keys) / sizeof(config_keys[0])))
@@ -282,6 +434,55 @@ const struct config_key *config_key_find(const char *name) {
   for (int i = 0; i < CONFIG_KEY_COUNT; i++)
     if (strcmp(config_keys[i].name, name) == 0) return &config_keys[i];
   return NULL;
+}
+
+int8_t config_type_id(enum config_type type) {
+  switch (type) {
+  case CONFIG_BOOL: return 1;
+  case CONFIG_STRING: return 2;
+  case CONFIG_INT: return 3;
+  case CONFIG_SHORT: return 4;
+  case CONFIG_LONG: return 5;
+  case CONFIG_DOUBLE: return 6;
+  case CONFIG_LIST: return 7;
+  case CONFIG_PASSWORD: return 9;
+  case CONFIG_LISTENERS: return 7;
+  case CONFIG_PROTOCOL_MAP: return 2;
+  }
+  return 0;
+}
+
+int config_synonym_names(const char *name, const char **out) {
+  static const char *const groups[][4] = {
+      {"log.roll.ms", "log.roll.hours", NULL, NULL},
+      {"log.roll.jitter.ms", "log.roll.jitter.hours", NULL, NULL},
+      {"log.retention.ms", "log.retention.minutes", "log.retention.hours", NULL},
+  };
+  for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+    bool member = false;
+    for (int i = 0; groups[g][i] != NULL; i++) member = member || strcmp(groups[g][i], name) == 0;
+    if (!member) continue;
+    int n = 0;
+    for (; groups[g][n] != NULL; n++) out[n] = groups[g][n];
+    return n;
+  }
+  /* the scheduler interval is log.flush.interval.ms's default, not the other way round */
+  if (strcmp(name, "log.flush.interval.ms") == 0) {
+    out[0] = "log.flush.interval.ms";
+    out[1] = "log.flush.scheduler.interval.ms";
+    return 2;
+  }
+  /* listener.name.<listener>.<key>: the listener's own value, then the key's */
+  if (strncmp(name, "listener.name.", 14) == 0) {
+    const char *dot = strchr(name + 14, '.');
+    if (dot != NULL && dot[1] != '\0') {
+      out[0] = name;
+      out[1] = dot + 1;
+      return 2;
+    }
+  }
+  out[0] = name;
+  return 1;
 }
 
 __attribute__((format(printf, 3, 4))) static int config_fail(char *err, int err_size,

@@ -94,16 +94,35 @@ enum config_type {
   CONFIG_LISTENERS,
   CONFIG_PROTOCOL_MAP
 };
+/* Whether Kafka lets a key change at run time (its broker docs' "Update Mode"; DescribeConfigs
+ * reports the read-only ones as read_only). */
+enum config_dynamic {
+  CONFIG_READ_ONLY,    /* needs a restart */
+  CONFIG_PER_BROKER,   /* dynamic, for one broker only (listeners, TLS and SASL settings) */
+  CONFIG_CLUSTER_WIDE, /* dynamic, as a cluster-wide default or for one broker */
+};
 struct config_key {
   const char *name;
   enum config_type type;
   const char *default_value; /* NULL: no default (Kafka's null) */
   int64_t min, max;          /* range of numeric types */
   const char *choices;       /* comma-separated allowed values (case-insensitive), or NULL */
+  enum config_dynamic dynamic;
+  const char *doc; /* our short description (DescribeConfigs documentation) */
 };
 int config_key_count(void);
 const struct config_key *config_key_at(int index);
 const struct config_key *config_key_find(const char *name);
+/* DescribeConfigs' ConfigType of a key type: BOOLEAN 1, STRING 2, INT 3, SHORT 4, LONG 5,
+ * DOUBLE 6, LIST 7, CLASS 8, PASSWORD 9 (listeners are LIST, the protocol map STRING). */
+int8_t config_type_id(enum config_type type);
+/* Kafka's broker synonyms of a key, most specific first (DynamicBrokerConfig
+ * .brokerConfigSynonyms): log.retention.{ms,minutes,hours}, log.roll.{ms,hours},
+ * log.roll.jitter.{ms,hours}, log.flush.interval.ms then log.flush.scheduler.interval.ms, and
+ * listener.name.<l>.<key> then <key>; any other key is its own only synonym. Returns the count
+ * (at most CONFIG_SYNONYMS_MAX). */
+#define CONFIG_SYNONYMS_MAX 4
+int config_synonym_names(const char *name, const char **out);
 /* Validates one value against its key's type, range and choices; on failure writes a message
  * naming the key and the value. */
 int config_value_check(const struct config_key *key, const char *value, char *err, int err_size);

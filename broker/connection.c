@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -23,6 +24,8 @@ static size_t arena_limit(size_t frame_size) {
   return limit < ARENA_MAX ? limit : ARENA_MAX;
 }
 
+static void conn_free(struct connection *c);
+
 static int32_t frame_max(const struct connection *c) {
   const struct config *cfg = c->srv->broker.cfg;
   return c->authenticated ? cfg->socket_request_max_bytes : cfg->sasl_server_max_receive_size;
@@ -38,13 +41,51 @@ static void set_state(struct connection *c, enum conn_state state) {
   if (state == CONN_MUTED) {
     bufferevent_disable(c->bev, EV_READ);
     log_debug("net", "%s muted: %d responses waiting to be sent", c->peer, c->inflight);
+  } else if (state == CONN_WAITING) {
+    bufferevent_disable(c->bev, EV_READ);
   } else {
     bufferevent_enable(c->bev, EV_READ);
   }
 }
 
-/* Reads and answers every complete frame in the input, unless muted. Returns -1 when it closed
- * the connection (c is then freed). */
+/* The end of a request whose frame (frame_size bytes, its length already drained) is first in the
+ * input: its response is sent (NULL: the connection closes) and the frame and arena freed.
+ * Returns -1 when it closed the connection (c is then freed). */
+static int request_done(struct connection *c, const uint8_t *out, size_t out_size,
+                        size_t frame_size) {
+  bool close = out == NULL || bufferevent_write(c->bev, out, out_size) != 0;
+  note_peak(&c->peak_arena, c->arena.used);
+  wire_arena_free(&c->arena);
+  evbuffer_drain(bufferevent_get_input(c->bev), frame_size);
+  c->requests++;
+  if (close) {
+    log_info("net", "closing connection from %s", c->peer);
+    conn_close(c);
+    return -1;
+  }
+  c->inflight++;
+  note_peak(&c->peak_output, evbuffer_get_length(bufferevent_get_output(c->bev)));
+  return 0;
+}
+
+static int handle_frames(struct connection *c);
+
+/* A deferred request was answered: send it and go on with the frames already read. A connection
+ * closed meanwhile was only waiting for this to be freed. */
+static void on_deferred_done(void *arg, const uint8_t *out, size_t out_size) {
+  struct connection *c = arg;
+  if (c->closing) {
+    wire_arena_free(&c->arena);
+    conn_free(c);
+    return;
+  }
+  if (request_done(c, out, out_size, c->deferred_frame_size) != 0) return;
+  set_state(c, CONN_READING);
+  handle_frames(c);
+}
+
+/* Reads and answers every complete frame in the input, unless muted or waiting. Returns -1 when it
+ * closed the connection (c is then freed). */
 static int handle_frames(struct connection *c) {
   struct evbuffer *in = bufferevent_get_input(c->bev);
   int32_t max = frame_max(c);
@@ -77,25 +118,22 @@ static int handle_frames(struct connection *c) {
     evtimer_del(c->frame_timer);
     evbuffer_drain(in, 4);
     const uint8_t *frame = len > 0 ? evbuffer_pullup(in, len) : (const uint8_t *)"";
-    struct wire_arena arena;
-    wire_arena_init(&arena, arena_limit((size_t)len));
+    wire_arena_init(&c->arena, arena_limit((size_t)len));
     const uint8_t *out = NULL;
     size_t out_size = 0;
-    enum dispatch_result result = dispatch_request(&c->srv->broker, c->listener->name, frame,
-                                                   (size_t)len, &arena, &out, &out_size);
-    if (result == DISPATCH_RESPOND && bufferevent_write(c->bev, out, out_size) != 0)
-      result = DISPATCH_CLOSE;
-    note_peak(&c->peak_arena, arena.used);
-    wire_arena_free(&arena);
-    evbuffer_drain(in, (size_t)len);
-    c->requests++;
-    if (result == DISPATCH_CLOSE) {
-      log_info("net", "closing connection from %s", c->peer);
-      conn_close(c);
-      return -1;
+    struct deferred *deferred = NULL;
+    enum dispatch_result result =
+        dispatch_request(&c->srv->broker, c->listener->name, frame, (size_t)len, &c->arena, &out,
+                         &out_size, &deferred);
+    if (result == DISPATCH_DEFERRED) {
+      /* The frame stays in the input buffer, which does not move while reading is off. */
+      c->deferred_frame_size = (size_t)len;
+      set_state(c, CONN_WAITING);
+      deferred_on_done(deferred, on_deferred_done, c);
+      return 0;
     }
-    c->inflight++;
-    note_peak(&c->peak_output, evbuffer_get_length(bufferevent_get_output(c->bev)));
+    if (request_done(c, result == DISPATCH_RESPOND ? out : NULL, out_size, (size_t)len) != 0)
+      return -1;
   }
   /* An incomplete frame: it must arrive whole within the read timeout of its first bytes. */
   if (!evtimer_pending(c->frame_timer, NULL)) {
@@ -123,7 +161,7 @@ static void on_write(struct bufferevent *bev, void *arg) {
   struct connection *c = arg;
   (void)bev;
   c->inflight = 0;
-  if (c->state == CONN_MUTED) {
+  if (c->state == CONN_MUTED && !c->closing) {
     set_state(c, CONN_READING);
     handle_frames(c);
   }
@@ -230,8 +268,12 @@ fail:
   free(c);
 }
 
+/* Closing unlinks the connection at once; a connection with a deferred request keeps its
+ * bufferevent (the request's frame lives in its input buffer) until the request completes. */
 void conn_close(struct connection *c) {
   struct server *srv = c->srv;
+  if (c->closing) return;
+  c->closing = true;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -241,9 +283,18 @@ void conn_close(struct connection *c) {
   conn_limits_release(&srv->limits, c->ip);
   log_debug("net", "closed %s after %llu requests: peak input %zu, output %zu, arena %zu bytes",
             c->peer, (unsigned long long)c->requests, c->peak_input, c->peak_output, c->peak_arena);
+  if (!srv->accepting && srv->connection_count < srv->broker.cfg->max_connections)
+    server_set_accepting(srv, true);
+  if (c->state == CONN_WAITING) {
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    shutdown(bufferevent_getfd(c->bev), SHUT_RDWR); /* the client sees the close now */
+    return;
+  }
+  conn_free(c);
+}
+
+static void conn_free(struct connection *c) {
   event_free(c->frame_timer);
   bufferevent_free(c->bev);
   free(c);
-  if (!srv->accepting && srv->connection_count < srv->broker.cfg->max_connections)
-    server_set_accepting(srv, true);
 }

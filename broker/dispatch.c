@@ -16,6 +16,16 @@
 static const struct handler handlers[] = {
     {MSG_API_METADATA, 0, 13, handle_metadata},
     {MSG_API_API_VERSIONS, 0, 4, handle_api_versions},
+    {MSG_API_CREATE_TOPICS, 2, 7, handle_create_topics},
+    {MSG_API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {MSG_API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
+    {MSG_API_ALTER_CONFIGS, 0, 2, handle_alter_configs},
+    {MSG_API_DESCRIBE_LOG_DIRS, 1, 5, handle_describe_log_dirs},
+    {MSG_API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {MSG_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
+    {MSG_API_DESCRIBE_CLUSTER, 0, 2, handle_describe_cluster},
+    {MSG_API_LIST_CONFIG_RESOURCES, 0, 1, handle_list_config_resources},
+    {MSG_API_DESCRIBE_TOPIC_PARTITIONS, 0, 0, handle_describe_topic_partitions},
 };
 
 const struct handler *dispatch_handlers(size_t *count) {
@@ -71,12 +81,41 @@ static enum dispatch_result answer_unsupported_api_versions(const struct msg_api
   return DISPATCH_RESPOND;
 }
 
+struct deferred {
+  struct request_ctx ctx;
+  struct msg_request_header header; /* ctx.header points here */
+  const struct msg_api *api;
+  void *response;
+  deferred_done_fn *done; /* NULL while the handler still runs */
+  void *done_arg;
+  bool completed, close; /* completed before the handler returned */
+};
+
+/* The response frame of a handled request, logged; NULL on an encoding failure (then close). */
+static enum dispatch_result respond(const struct msg_api *api, const struct request_ctx *ctx,
+                                    const void *response, const uint8_t **out, size_t *out_size) {
+  int16_t version = ctx->api_version;
+  int16_t response_header_version =
+      api->key != MSG_API_API_VERSIONS && msg_api_flexible(api, version) ? 1 : 0;
+  int rc = encode_response(api, version, response_header_version, ctx->header->correlation_id,
+                           response, ctx->arena, out, out_size);
+  if (rc != WIRE_OK) {
+    log_error("net", "closing: cannot encode %s v%d response: %s", api->name, version,
+              wire_status_name(rc));
+    return DISPATCH_CLOSE;
+  }
+  log_debug("net", "%s v%d correlation %d answered with %zu bytes", api->name, version,
+            ctx->header->correlation_id, *out_size);
+  return DISPATCH_RESPOND;
+}
+
 enum dispatch_result dispatch_request(struct broker *broker, const char *listener,
                                       const uint8_t *frame, size_t frame_size,
                                       struct wire_arena *arena, const uint8_t **out,
-                                      size_t *out_size) {
+                                      size_t *out_size, struct deferred **deferred) {
   struct wire_reader r = {frame, frame + frame_size, arena};
   int16_t key, version;
+  *deferred = NULL;
   if (frame_size < 4) {
     log_warn("net", "closing: a %zu-byte frame is too short for a request header", frame_size);
     return DISPATCH_CLOSE;
@@ -118,19 +157,55 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
     return DISPATCH_CLOSE;
   }
   api->response.init(response);
-  struct request_ctx ctx = {broker, listener, &header, version, arena};
-  if (h->fn(&ctx, request, response) != 0) return DISPATCH_CLOSE;
-
-  int16_t response_header_version =
-      key != MSG_API_API_VERSIONS && msg_api_flexible(api, version) ? 1 : 0;
-  rc = encode_response(api, version, response_header_version, header.correlation_id, response,
-                       arena, out, out_size);
-  if (rc != WIRE_OK) {
-    log_error("net", "closing: cannot encode %s v%d response: %s", api->name, version,
-              wire_status_name(rc));
+  struct request_ctx ctx = {broker, listener, &header, version, arena, NULL};
+  if (h->fn(&ctx, request, response) != 0) {
+    if (ctx.deferred != NULL) log_error("net", "%s handler deferred and failed", api->name);
     return DISPATCH_CLOSE;
   }
-  log_debug("net", "%s v%d correlation %d answered with %zu bytes", api->name, version,
-            header.correlation_id, *out_size);
-  return DISPATCH_RESPOND;
+  if (ctx.deferred != NULL) {
+    struct deferred *d = ctx.deferred;
+    if (d->completed) { /* it needed no wait after all: answer now */
+      if (d->close) return DISPATCH_CLOSE;
+      return respond(api, &d->ctx, response, out, out_size);
+    }
+    d->api = api;
+    d->response = response;
+    *deferred = d;
+    return DISPATCH_DEFERRED;
+  }
+  return respond(api, &ctx, response, out, out_size);
+}
+
+struct deferred *request_defer(struct request_ctx *ctx) {
+  struct deferred *d = wire_arena_alloc(ctx->arena, sizeof(*d));
+  if (d == NULL) return NULL;
+  d->header = *ctx->header;
+  d->ctx = *ctx;
+  d->ctx.header = &d->header;
+  d->ctx.deferred = d;
+  ctx->deferred = d;
+  return d;
+}
+
+struct request_ctx *deferred_ctx(struct deferred *d) {
+  return &d->ctx;
+}
+void *deferred_response(struct deferred *d) { return d->response; }
+
+void deferred_on_done(struct deferred *d, deferred_done_fn *fn, void *arg) {
+  d->done = fn;
+  d->done_arg = arg;
+}
+
+void deferred_complete(struct deferred *d, bool close) {
+  if (d->done == NULL) { /* still inside the handler: dispatch_request answers */
+    d->completed = true;
+    d->close = close;
+    return;
+  }
+  const uint8_t *out = NULL;
+  size_t out_size = 0;
+  if (!close && respond(d->api, &d->ctx, d->response, &out, &out_size) != DISPATCH_RESPOND)
+    out = NULL;
+  d->done(d->done_arg, out, out_size); /* frees the arena, and d with it */
 }

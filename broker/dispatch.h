@@ -8,6 +8,7 @@
 #ifndef QUIRE_BROKER_DISPATCH_H
 #define QUIRE_BROKER_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct request_ctx {
   const struct msg_request_header *header;
   int16_t api_version;
   struct wire_arena *arena;
+  struct deferred *deferred; /* set by request_defer */
 };
 
 /* A handler fills response (already initialised to its defaults) from request. Returns 0, or -1
@@ -37,15 +39,50 @@ const struct handler *dispatch_handler(int16_t key);
 /* The handler table in API key order, for ApiVersions. */
 const struct handler *dispatch_handlers(size_t *count);
 
-enum dispatch_result { DISPATCH_RESPOND, DISPATCH_CLOSE };
+enum dispatch_result { DISPATCH_RESPOND, DISPATCH_CLOSE, DISPATCH_DEFERRED };
 
-/* On DISPATCH_RESPOND, out and out_size hold the whole response frame, allocated from arena. */
+/* On DISPATCH_RESPOND, out and out_size hold the whole response frame, allocated from arena.
+ * On DISPATCH_DEFERRED, *deferred is the request the handler will answer later: the caller keeps
+ * the frame and the arena alive, reads nothing else from the connection meanwhile (responses
+ * leave in request order, as Kafka's muted channels do), and registers with deferred_on_done
+ * where the answer goes. */
 enum dispatch_result dispatch_request(struct broker *broker, const char *listener,
                                       const uint8_t *frame, size_t frame_size,
                                       struct wire_arena *arena, const uint8_t **out,
-                                      size_t *out_size);
+                                      size_t *out_size, struct deferred **deferred);
+
+/* ---- answering later ----
+ * A handler that must wait (a metadata write becoming durable, a long-poll fetch, an acks=all
+ * produce) calls request_defer and returns 0. The request, its frame, the arena and the response
+ * stay valid until the handler calls deferred_complete (exactly once), on the event loop. The
+ * deferred lives in the request's arena: after deferred_complete it is gone. Completing before
+ * the handler returns (nothing to wait for after all) is allowed: the answer then leaves at once.
+ */
+struct deferred;
+/* Defers ctx's request; NULL when the arena is exhausted (then answer or close now). */
+struct deferred *request_defer(struct request_ctx *ctx);
+/* The context the handler saw, with the same arena, header and response. */
+struct request_ctx *deferred_ctx(struct deferred *d);
+void *deferred_response(struct deferred *d);
+/* Encodes the (filled) response, or closes the connection instead when close is set. */
+void deferred_complete(struct deferred *d, bool close);
+
+/* Where a deferred request's answer goes (the connection): out/out_size is the response frame
+ * (from the arena), or NULL when the connection must close. */
+typedef void deferred_done_fn(void *arg, const uint8_t *out, size_t out_size);
+void deferred_on_done(struct deferred *d, deferred_done_fn *fn, void *arg);
 
 handler_fn handle_api_versions;
 handler_fn handle_metadata;
+handler_fn handle_create_topics;
+handler_fn handle_delete_topics;
+handler_fn handle_create_partitions;
+handler_fn handle_describe_topic_partitions;
+handler_fn handle_describe_cluster;
+handler_fn handle_describe_log_dirs;
+handler_fn handle_describe_configs;
+handler_fn handle_alter_configs;
+handler_fn handle_incremental_alter_configs;
+handler_fn handle_list_config_resources;
 
 #endif

@@ -72,23 +72,29 @@ static void meta_random_bytes(unsigned char *buf, size_t size) {
   }
 }
 
-void meta_random_id(char out[23]) {
+void meta_uuid_text(const uint8_t id[16], char out[23]) {
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  unsigned char b[18] = {0}; /* padded to a multiple of 3 */
+  memcpy(b, id, 16);
+  char enc[24];
+  for (int i = 0, o = 0; i < 18; i += 3, o += 4) {
+    uint32_t v = ((uint32_t)b[i] << 16) | ((uint32_t)b[i + 1] << 8) | b[i + 2];
+    enc[o] = alphabet[(v >> 18) & 63];
+    enc[o + 1] = alphabet[(v >> 12) & 63];
+    enc[o + 2] = alphabet[(v >> 6) & 63];
+    enc[o + 3] = alphabet[v & 63];
+  }
+  memcpy(out, enc, 22); /* 128 bits need 22 characters; the rest encodes the padding */
+  out[22] = '\0';
+}
+
+void meta_random_id(char out[23]) {
   do {
-    unsigned char b[18] = {0}; /* 16 random bytes, padded to a multiple of 3 */
+    uint8_t b[16];
     meta_random_bytes(b, 16);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* IETF variant */
-    char enc[24];
-    for (int i = 0, o = 0; i < 18; i += 3, o += 4) {
-      uint32_t v = ((uint32_t)b[i] << 16) | ((uint32_t)b[i + 1] << 8) | b[i + 2];
-      enc[o] = alphabet[(v >> 18) & 63];
-      enc[o + 1] = alphabet[(v >> 12) & 63];
-      enc[o + 2] = alphabet[(v >> 6) & 63];
-      enc[o + 3] = alphabet[v & 63];
-    }
-    memcpy(out, enc, 22); /* 128 bits need 22 characters; the rest encodes the padding */
-    out[22] = '\0';
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* IETF variant */
+    meta_uuid_text(b, out);
     /* like Kafka, avoid ids starting with '-', which command lines take for an option */
   } while (out[0] == '-');
 }

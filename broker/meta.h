@@ -15,6 +15,8 @@ struct meta_props {
 
 /* A new cluster id: a random UUID in URL-safe base64 without padding (22 characters). */
 void meta_random_id(char out[23]);
+/* A UUID as Kafka prints it: URL-safe base64 without padding (22 characters). */
+void meta_uuid_text(const uint8_t id[16], char out[23]);
 /* Formats every log dir that has no meta.properties yet and checks the ones that do: a node.id or
  * cluster.id that disagrees with cfg (or between dirs) fails with a message naming both values.
  * On success fills meta. */

@@ -1,9 +1,11 @@
 /* Internals shared by server.c (listeners, signals, lifetime) and connection.c (framing).
  *
  * A connection is READING (frames are read and answered in arrival order, so responses leave in
- * request order) or MUTED (queued.max.requests responses wait to be sent: reading stops until the
+ * request order), MUTED (queued.max.requests responses wait to be sent: reading stops until the
  * output has drained, so a client that does not read cannot make the broker buffer without
- * bound). Either state ends in closed (freed at once) on EOF, an error, a limit, or shutdown.
+ * bound) or WAITING (a handler deferred its answer: nothing more is read until it completes, so
+ * responses still leave in request order). Either state ends in closed (freed at once) on EOF, an
+ * error, a limit, or shutdown.
  *
  * Memory per connection is bounded by: one frame (socket.request.max.bytes, or
  * sasl.server.max.receive.size before authentication), the request's arena (a multiple of the
@@ -20,6 +22,7 @@
 #include "broker.h"
 #include "config.h"
 #include "conn_limits.h"
+#include "wire.h"
 
 struct server;
 struct tls_ctx;
@@ -33,16 +36,19 @@ struct listener {
   struct tls_ctx *tls; /* SSL listeners only (tls.h); NULL on PLAINTEXT */
 };
 
-enum conn_state { CONN_READING, CONN_MUTED };
+enum conn_state { CONN_READING, CONN_MUTED, CONN_WAITING };
 
 struct connection {
   struct server *srv;
   const struct listener *listener;
   struct bufferevent *bev;
   enum conn_state state;
-  bool authenticated;        /* frames up to socket.request.max.bytes, else the pre-auth cap */
-  int32_t inflight;          /* responses queued since the output was last empty */
-  struct event *frame_timer; /* armed while a frame is incomplete */
+  bool authenticated;         /* frames up to socket.request.max.bytes, else the pre-auth cap */
+  int32_t inflight;           /* responses queued since the output was last empty */
+  struct event *frame_timer;  /* armed while a frame is incomplete */
+  struct wire_arena arena;    /* the request being handled */
+  size_t deferred_frame_size; /* WAITING: the deferred request's frame, first in the input */
+  bool closing;               /* closed; freed when its deferred request completes */
   uint64_t requests;
   size_t peak_input, peak_output, peak_arena;
   char ip[48];   /* client address, for per-ip limits */

@@ -156,11 +156,13 @@ int server_create(struct server **out, const struct config *cfg, const struct me
   srv->accepting = true;
   srv->base = event_base_new();
   if (srv->base == NULL) goto fail;
+  srv->broker.base = srv->base;
   for (int i = 0; i < cfg->listener_count; i++) {
     if (listener_open(srv, &cfg->listeners[i], &srv->listeners[i]) != 0) goto fail;
     srv->listener_count++;
   }
   if (register_self(srv) != 0) goto fail;
+  if (broker_storage_open(&srv->broker) != 0) goto fail;
   srv->sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
   srv->sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
   if (srv->sigterm == NULL || srv->sigint == NULL || evsignal_add(srv->sigterm, NULL) != 0 ||
@@ -184,6 +186,9 @@ int server_run(struct server *srv) {
 void server_destroy(struct server *srv) {
   if (srv == NULL) return;
   close_all(srv);
+  /* after the connections: requests still waiting on the controller complete (and free their
+   * closed connections) here */
+  broker_storage_close(&srv->broker);
   for (int i = 0; i < CONFIG_LISTENERS_MAX; i++) tls_ctx_destroy(srv->listeners[i].tls);
   if (srv->sigterm) event_free(srv->sigterm);
   if (srv->sigint) event_free(srv->sigint);

@@ -519,7 +519,9 @@ static int open_dir(struct logdir *ld, size_t d, int64_t now_ms, struct logdir_p
     rc = is_directory(ld->io, path);
     if (rc <= 0) continue; /* a file (checkpoints, the marker, meta.properties ...) */
     rc = 0;
-    if (is_delete_dir_name(name)) {
+    if (strcmp(name, LOGDIR_METADATA_DIR) == 0) {
+      continue; /* the metadata log's, opened by replication/mlog.c */
+    } else if (is_delete_dir_name(name)) {
       int r = remove_dir(ld->io, path);
       if (r != 0) rc = problem_add(problems, dir, name, "cannot remove deleted partition", r);
     } else if (has_suffix(name, "-future") || has_suffix(name, "-stray")) {

@@ -20,6 +20,9 @@
 struct logdir;
 struct logdir_checkpoint;
 
+/* The metadata log's directory in a log dir, as Kafka names it: not a partition of logdir's. */
+#define LOGDIR_METADATA_DIR "__cluster_metadata-0"
+
 /* A partition's config: the broker fills *out for topic (defaults plus the topic's overrides). */
 typedef void (*logdir_config_fn)(void *arg, const char *topic, struct plog_config *out);
 

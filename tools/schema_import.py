@@ -6,6 +6,16 @@ keys. Prose ("about"), entity types and "ignorable" are dropped. Used once per K
 bring the schemas up to date; the generated schema files are what the build reads.
 
     tools/schema_import.py ../shared/kafka-4.3-protocol/messages protocol/schema Metadata Fetch ...
+
+With --records, writes one schema file of log records (the `record` lines of
+protocol/schema/README.md) from every JSON spec named, or from every spec in the directories named:
+
+    tools/schema_import.py --records FAMILY OUT.schema SPEC.json|DIR...
+
+A spec of type "metadata" becomes `record Name family=FAMILY key=apiKey ...`, one of type
+"coordinator-key" / "coordinator-value" the same with role=key / role=value. Specs of type "data"
+have no apiKey: the raft control records take their control record type (Kafka's
+ControlRecordType) from CONTROL_RECORD_TYPES; any other becomes a plain `message`.
 """
 import json
 import os
@@ -25,9 +35,22 @@ def snake(name):
     return s.lower()
 
 
+# Kafka's ControlRecordType ids of the raft control records (the value of a control record is the
+# message itself; ABORT 0 and COMMIT 1 carry a version-prefixed EndTxnMarker).
+CONTROL_RECORD_TYPES = {
+    'LeaderChangeMessage': 2,
+    'SnapshotHeaderRecord': 3,
+    'SnapshotFooterRecord': 4,
+    'KRaftVersionRecord': 5,
+    'VotersRecord': 6,
+}
+
+
 def default_text(field):
     d = field['default']
     t = field['type']
+    if d is None:
+        return 'null'
     if isinstance(d, bool):
         return 'true' if d else 'false'
     d = str(d)
@@ -43,14 +66,16 @@ def default_text(field):
 
 
 def field_line(field, indent):
-    parts = [field['name'], field['type'], field['versions']]
+    # A tagged field may give only its tagged versions: they are then its versions too.
+    versions = field.get('versions', field.get('taggedVersions'))
+    parts = [field['name'], field['type'], versions]
     if 'nullableVersions' in field:
         parts.append('null=' + field['nullableVersions'])
     if 'default' in field:
         parts.append('default=' + default_text(field))
     if 'tag' in field:
         parts.append('tag=%d' % field['tag'])
-        if field.get('taggedVersions', field['versions']) != field['versions']:
+        if field.get('taggedVersions', versions) != versions:
             parts.append('tagged=' + field['taggedVersions'])
     if field.get('mapKey'):
         parts.append('mapkey')
@@ -73,7 +98,51 @@ def message_body(spec):
     return lines
 
 
+def record_head(spec, family):
+    kind = spec['type']
+    name = spec['name']
+    vers = 'versions=%s flexible=%s' % (spec['validVersions'], spec.get('flexibleVersions', 'none'))
+    if kind == 'metadata':
+        return 'record %s family=%s key=%d %s' % (name, family, spec['apiKey'], vers)
+    if kind in ('coordinator-key', 'coordinator-value'):
+        return 'record %s family=%s key=%d role=%s %s' % (
+            name, family, spec['apiKey'], kind.split('-')[1], vers)
+    if kind == 'data' and name in CONTROL_RECORD_TYPES:
+        return 'record %s family=%s key=%d %s' % (name, family, CONTROL_RECORD_TYPES[name], vers)
+    if kind == 'data':
+        return 'message %s %s' % (name, vers)
+    raise SystemExit('%s: cannot import a spec of type %r as a record' % (name, kind))
+
+
+def main_records(family, dst, sources):
+    paths = []
+    for src in sources:
+        if os.path.isdir(src):
+            paths.extend(os.path.join(src, n) for n in sorted(os.listdir(src)) if n.endswith('.json'))
+        else:
+            paths.append(src)
+    specs = [load(p) for p in paths]
+
+    def order(spec):
+        # by type id, a key before its value; plain messages last
+        head = record_head(spec, family)
+        key = spec.get('apiKey', CONTROL_RECORD_TYPES.get(spec['name'], 1 << 16))
+        return (head.startswith('message'), key, spec['type'] != 'coordinator-key', spec['name'])
+
+    out = ['# Imported by tools/schema_import.py --records %s.' % family]
+    for spec in sorted(specs, key=order):
+        out.append(record_head(spec, family))
+        out.extend(message_body(spec))
+    with open(dst, 'w') as f:
+        f.write('\n'.join(out) + '\n')
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--records':
+        if len(sys.argv) < 5:
+            raise SystemExit('usage: schema_import.py --records FAMILY OUT.schema SPEC.json|DIR...')
+        main_records(sys.argv[2], sys.argv[3], sys.argv[4:])
+        return
     src, dst, apis = sys.argv[1], sys.argv[2], sys.argv[3:]
     for api in apis:
         if api == 'Header':

@@ -4,9 +4,10 @@
     cgen.py --out DIR [--check] SCHEMA...
 
 Writes into DIR: messages.h (every struct and function), msg_<schema>.c per schema file,
-msg_table.c (the API table), msg_fill.h / msg_fill.c (test-only fillers used by the round-trip
-tests), msg_print.h / msg_print.c (test-only printers of every field, used by the golden-frame
-test). With --check, only parses and validates.
+msg_table.c (the API table), msg_record_table.c (the record families and every message outside an
+api, msg_record.h), msg_fill.h / msg_fill.c (test-only fillers used by the round-trip tests),
+msg_print.h / msg_print.c (test-only printers of every field, used by the golden-frame test).
+With --check, only parses and validates.
 
 Every version test is resolved into a plain `if (version >= N)`; decoders check every count
 against the bytes left before allocating from the request's arena, never call malloc and never
@@ -703,8 +704,13 @@ def main():
     files = []  # (stem, [Gen])
     apis = []
     keys = {}
+    stems = {}
     for path in args.schemas:
         stem = os.path.splitext(os.path.basename(path))[0]
+        if stem in stems or stem in ('table', 'record_table', 'fill', 'print'):
+            raise SchemaError('%s: file name %s also used by %s (one msg_%s.c each)' % (
+                path, stem, stems.get(stem, 'the generator'), stem))
+        stems[stem] = path
         with open(path) as f:
             items = parse(f.read(), path)
         gens = []
@@ -719,6 +725,7 @@ def main():
                 resolve(m)
                 gens.append(Gen(m))
         files.append((stem, gens))
+    families = check_families([g for _, gs in files for g in gs])
     if args.check:
         return
 
@@ -733,10 +740,11 @@ def main():
 
     h = [PREAMBLE, '#ifndef QUIRE_PROTOCOL_MESSAGES_H', '#define QUIRE_PROTOCOL_MESSAGES_H', '',
          '#include <stdbool.h>', '#include <stddef.h>', '#include <stdint.h>', '',
-         '#include "msg_api.h"', '#include "wire.h"', '']
+         '#include "msg_api.h"', '#include "msg_record.h"', '#include "wire.h"', '']
     for api in sorted(apis, key=lambda a: a.key):
         h.append('#define MSG_API_%s %d' % (snake(api.name).upper(), api.key))
     h.append('')
+    declare_families(families, h)
     for g in all_gens:
         h.append('/* ---- %s: versions %s, flexible %s ---- */' % (g.msg.name, g.msg.versions, g.msg.flexible))
         g.declare(h)
@@ -776,7 +784,7 @@ def main():
     t.append('};')
     t.append('const size_t msg_api_count = sizeof(msg_apis) / sizeof(msg_apis[0]);')
     t.append('')
-    max_key = max(a.key for a in apis)
+    max_key = max([a.key for a in apis] or [0])
     index = [-1] * (max_key + 1)
     for i, api in enumerate(sorted(apis, key=lambda a: a.key)):
         index[api.key] = i
@@ -787,8 +795,11 @@ def main():
     t.append('}')
     write(os.path.join(args.out, 'msg_table.c'), t)
 
+    bare = [g for g in all_gens if g.msg.api_name is None]
+    write(os.path.join(args.out, 'msg_record_table.c'), record_table(bare, families))
+
     # Test-only per-message tables: fillers (round trips, fuzz seeds) and printers (golden frames).
-    write_test_table(args.out, 'fill', apis, all_gens, [
+    write_test_table(args.out, 'fill', apis, all_gens, bare, [
         '/* Fills every field present at a version with pseudo-random values (tests only). */',
         'struct msg_fill {', '  uint64_t state;', '  struct wire_arena *arena;', '};',
         'uint32_t msg_fill_next(struct msg_fill *c);',
@@ -798,7 +809,7 @@ def main():
         'void msg_fill_uuid(struct msg_fill *c, struct wire_uuid *u);',
         'void msg_fill_unknown_tag(struct msg_fill *c, struct wire_tags *t, uint32_t first_unknown);',
         '', 'typedef void msg_fill_fn(void *m, int16_t version, struct msg_fill *c);'])
-    write_test_table(args.out, 'print', apis, all_gens, [
+    write_test_table(args.out, 'print', apis, all_gens, bare, [
         '/* Prints every field present at a version as `path=value` (tests and tools only): paths',
         ' * are snake_case field names joined by dots, with [i] for array elements; an array also',
         ' * prints path.count, a null value prints null, an unknown tag prints ?tagN=hex. */',
@@ -819,15 +830,18 @@ def main():
         '', 'typedef void msg_print_fn(const void *m, int16_t version, struct msg_print *p);'])
 
 
-def write_test_table(out_dir, kind, apis, gens, declarations):
-    """Writes msg_<kind>.h (declarations, one msg_<kind>_fn per message, and a table of them in the
-    order of msg_apis) and msg_<kind>.c (each Gen's define_<kind> output and the table)."""
+def write_test_table(out_dir, kind, apis, gens, bare, declarations):
+    """Writes msg_<kind>.h (declarations, one msg_<kind>_fn per message, a table of them in the
+    order of msg_apis and one in the order of msg_messages) and msg_<kind>.c (each Gen's
+    define_<kind> output and the tables)."""
     guard = 'QUIRE_PROTOCOL_MSG_%s_H' % kind.upper()
     h = [PREAMBLE, '#ifndef ' + guard, '#define ' + guard, '', '#include "messages.h"', '']
     h += declarations
     h += ['struct msg_%s_api {' % kind, '  int16_t key;', '  msg_%s_fn *request, *response;' % kind,
           '};', '/* In the order of msg_apis. */',
-          'extern const struct msg_%s_api msg_%s_apis[];' % (kind, kind), '']
+          'extern const struct msg_%s_api msg_%s_apis[];' % (kind, kind),
+          '/* In the order of msg_messages (msg_record.h). */',
+          'extern msg_%s_fn *const msg_%s_messages[];' % (kind, kind), '']
     h += ['msg_%s_fn %s_%s;' % (kind, g.cname, kind) for g in gens]
     h += ['', '#endif']
     write(os.path.join(out_dir, 'msg_%s.h' % kind), h)
@@ -839,7 +853,153 @@ def write_test_table(out_dir, kind, apis, gens, declarations):
         cn = 'msg_%s' % snake(api.name)
         c.append('  {%d, %s_request_%s, %s_response_%s},' % (api.key, cn, kind, cn, kind))
     c.append('};')
+    c.append('msg_%s_fn *const msg_%s_messages[] = {' % (kind, kind))
+    for g in bare:
+        c.append('  %s_%s,' % (g.cname, kind))
+    if not bare:
+        c.append('  NULL,')
+    c.append('};')
     write(os.path.join(out_dir, 'msg_%s.c' % kind), c)
+
+# ---- record families ----
+
+class Family:
+    """The records of one family: plain (one message per type id) or coordinator (a key message
+    and a value message per record type)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.records = {}  # (role, key) -> Gen
+        self.coordinator = None
+
+    @property
+    def prefix(self):
+        return 'msg_%s_record' % self.name
+
+    def keys(self):
+        return sorted(set(k for _, k in self.records))
+
+    def type_name(self, key):
+        """The name of a type id: the record's, or the key message's without its Key suffix."""
+        if not self.coordinator:
+            return self.records[(None, key)].msg.name
+        name = self.records[('key', key)].msg.name
+        return name[:-3] if name.endswith('Key') and len(name) > 3 else name
+
+    def enum_name(self, key):
+        return 'MSG_%s_%s' % (self.name.upper(), snake(self.type_name(key)).upper())
+
+
+def check_families(gens):
+    """Groups the records by family; checks type ids are unique within a family and that a
+    coordinator family pairs every key message with a value message."""
+    families = {}
+    for g in gens:
+        m = g.msg
+        if m.family is None:
+            continue
+        fam = families.setdefault(m.family, Family(m.family))
+        coordinator = m.role is not None
+        if fam.coordinator is None:
+            fam.coordinator = coordinator
+        elif fam.coordinator != coordinator:
+            raise SchemaError('%s: family %s mixes records with and without role=' % (m.where, m.family))
+        slot = (m.role, m.record_key)
+        if slot in fam.records:
+            raise SchemaError('%s: record key %d of family %s%s also used by %s' % (
+                m.where, m.record_key, m.family, ' (%s)' % m.role if m.role else '',
+                fam.records[slot].msg.name))
+        fam.records[slot] = g
+    for fam in families.values():
+        if fam.coordinator:
+            for role, other in (('key', 'value'), ('value', 'key')):
+                for r, k in list(fam.records):
+                    if r == role and (other, k) not in fam.records:
+                        g = fam.records[(r, k)]
+                        raise SchemaError('%s: %s has no %s record of key %d in family %s' % (
+                            g.msg.where, g.msg.name, other, k, fam.name))
+        names = set()
+        for k in fam.keys():
+            e = fam.enum_name(k)
+            if e in names:
+                raise SchemaError('family %s: two record types named %s' % (fam.name, e))
+            names.add(e)
+    return [families[n] for n in sorted(families)]
+
+
+def declare_families(families, h):
+    for fam in families:
+        row = 'msg_coordinator_record_type' if fam.coordinator else 'msg_record_type'
+        h.append('/* ---- family %s: %s ---- */' % (
+            fam.name, 'coordinator records (key and value)' if fam.coordinator else 'records'))
+        h.append('enum %s_key {' % fam.prefix)
+        for k in fam.keys():
+            h.append('  %s = %d,' % (fam.enum_name(k), k))
+        h.append('};')
+        h.append('extern const struct %s msg_%s_records[]; /* sorted by type id */' % (row, fam.name))
+        h.append('extern const size_t %s_count;' % fam.prefix)
+        h.append('/* The row of a type id, or NULL when the codec does not know it. */')
+        h.append('const struct %s *%s_find(int16_t key);' % (row, fam.prefix))
+        h.append('')
+
+
+def record_row(g, ind):
+    m = g.msg
+    cn = g.cname
+    flex = m.flexible.intersect(m.versions)
+    return ('%s{%d, %s, "%s", %d, %d, %d,\n%s {sizeof(struct %s), %s_init_any, %s_decode_any, '
+            '%s_encode_any, %s_size_any}}' % (
+                ind, m.record_key if m.family else -1, '"%s"' % m.family if m.family else 'NULL',
+                m.name, m.versions.lo, m.versions.hi, flex.lo if not flex.empty() else -1,
+                ind, cn, cn, cn, cn, cn))
+
+
+def record_table(bare, families):
+    t = [PREAMBLE, '#include "messages.h"', '']
+    for g in bare:
+        cn = g.cname
+        t.append('static void %s_init_any(void *m) { %s_init(m); }' % (cn, cn))
+        t.append('static int %s_decode_any(void *m, struct wire_reader *r, int16_t v) { return %s_decode(m, r, v); }' % (cn, cn))
+        t.append('static int %s_encode_any(const void *m, struct wire_writer *w, int16_t v) { return %s_encode(m, w, v); }' % (cn, cn))
+        t.append('static size_t %s_size_any(const void *m, int16_t v) { return %s_size(m, v); }' % (cn, cn))
+    t.append('')
+    t.append('const struct msg_record_type msg_messages[] = {')
+    for g in bare:
+        t.append(record_row(g, '  ') + ',')
+    if not bare:
+        t.append('  {-1, NULL, NULL, 0, 0, -1, {0, NULL, NULL, NULL, NULL}},')
+    t.append('};')
+    t.append('const size_t msg_message_count = %d;' % len(bare))
+    t.append('')
+    for fam in families:
+        keys = fam.keys()
+        if fam.coordinator:
+            t.append('const struct msg_coordinator_record_type msg_%s_records[] = {' % fam.name)
+            for k in keys:
+                t.append('  {%d, "%s",' % (k, fam.type_name(k)))
+                t.append(record_row(fam.records[('key', k)], '   ') + ',')
+                t.append(record_row(fam.records[('value', k)], '   ') + '},')
+            row = 'msg_coordinator_record_type'
+        else:
+            t.append('const struct msg_record_type msg_%s_records[] = {' % fam.name)
+            for k in keys:
+                t.append(record_row(fam.records[(None, k)], '  ') + ',')
+            row = 'msg_record_type'
+        t.append('};')
+        t.append('const size_t %s_count = %d;' % (fam.prefix, len(keys)))
+        t.append('')
+        index = [-1] * (keys[-1] + 1)
+        for i, k in enumerate(keys):
+            index[k] = i
+        itype = 'int8_t' if len(keys) < 128 else 'int16_t'
+        t.append('const struct %s *%s_find(int16_t key) {' % (row, fam.prefix))
+        t.append('  static const %s index[%d] = {%s};' % (itype, len(index), ', '.join(map(str, index))))
+        t.append('  if (key < 0 || key > %d || index[key] < 0) return NULL;' % keys[-1])
+        t.append('  return &msg_%s_records[index[key]];' % fam.name)
+        t.append('}')
+        t.append('')
+    return t
+
 
 if __name__ == '__main__':
     try:

@@ -100,6 +100,9 @@ class Message:
         self.api_key = None
         self.api_name = None
         self.unstable_latest = False
+        self.family = None       # a `record`: its family (metadata, control, group, ...)
+        self.record_key = None   # ... its type id within the family
+        self.role = None         # ... 'key' or 'value' in a coordinator family, else None
         self.root = Struct(name, [], where)
         self.common = {}   # name -> Struct
         self.structs = []  # every struct in definition order (children before parents)
@@ -166,7 +169,7 @@ def _parse_field(tokens, where):
 
 
 def parse(text, filename):
-    """Returns a list of Api and bare Message objects (headers) found in text."""
+    """Returns a list of Api and bare Message objects (headers, records) found in text."""
     items = []
     api = None
     msg = None       # message being filled
@@ -207,6 +210,22 @@ def parse(text, filename):
                     raise SchemaError('%s: message needs a name, versions= and flexible=' % where)
                 msg = Message(tokens[1], Versions.parse(a['versions'], where),
                               Versions.parse(a['flexible'], where), where)
+                items.append(msg)
+                api = None
+            elif head == 'record':
+                a = _header_attrs(tokens[2:], where, {'family', 'key', 'role', 'versions', 'flexible'})
+                if len(tokens) < 2 or any(k not in a for k in ('family', 'key', 'versions', 'flexible')):
+                    raise SchemaError('%s: record needs a name, family=, key=, versions= and flexible='
+                                      % where)
+                if not re.fullmatch(r'[a-z][a-z0-9]*', a['family']):
+                    raise SchemaError('%s: bad record family %r' % (where, a['family']))
+                if not re.fullmatch(r'\d+', a['key']) or int(a['key']) > VERSION_MAX:
+                    raise SchemaError('%s: bad record key %r' % (where, a['key']))
+                if a.get('role') not in (None, 'key', 'value'):
+                    raise SchemaError('%s: role is key or value, not %r' % (where, a['role']))
+                msg = Message(tokens[1], Versions.parse(a['versions'], where),
+                              Versions.parse(a['flexible'], where), where)
+                msg.family, msg.record_key, msg.role = a['family'], int(a['key']), a.get('role')
                 items.append(msg)
                 api = None
             elif head == 'struct':
@@ -321,7 +340,8 @@ def resolve(msg):
                         visit(f.struct, path + [f.elem])
                 else:
                     raise SchemaError('%s: unknown type %s' % (where, f.elem))
-                if f.tag is not None and not f.is_array:
+                if f.tag is not None and not f.is_array and f.nullable.empty():
+                    # a nullable one is at its default when null: no is_default needed
                     f.struct.used_tagged = True
             elif f.children:
                 raise SchemaError('%s: %s is not a struct but has fields' % (where, f.elem))

@@ -7,6 +7,10 @@
  * request:  fuzz_request_decoders input: [API index][version - min][body], every API x version;
  *           golden frames with their request header stripped.
  * response: fuzz_response_decoders input, the same layout with response bodies.
+ * record:   fuzz_record_decoders input: every message outside the API table x version, every
+ *           metadata record x version in its KRaft frame, every coordinator record type x value
+ *           version as key and value (and as a tombstone); the layouts are described in
+ *           fuzz_record_decoders.c. GOLDEN_DIR is not used.
  * File names say what a seed is (Metadata-v12-3); the files are rewritten on every run. */
 #include <errno.h>
 #include <ftw.h>
@@ -15,7 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "coordinator_record.h"
 #include "dispatch.h"
+#include "metadata_record.h"
 #include "msg_fill.h"
 
 #define SEEDS_PER_VERSION 2
@@ -23,7 +29,7 @@
 #define SEED_ARENA_LIMIT (16u << 20)
 #define GOLDEN_BYTES_MAX (1u << 20)
 
-enum mode { MODE_FRAME, MODE_REQUEST, MODE_RESPONSE };
+enum mode { MODE_FRAME, MODE_REQUEST, MODE_RESPONSE, MODE_RECORD };
 
 static enum mode seed_mode;
 static const char *seed_dir;
@@ -103,6 +109,105 @@ done:
   return rc;
 }
 
+/* ---- record mode (fuzz_record_decoders) ---- */
+
+static msg_fill_fn *fill_of(const char *name) {
+  for (size_t i = 0; i < msg_message_count; i++)
+    if (strcmp(msg_messages[i].name, name) == 0) return msg_fill_messages[i];
+  return NULL;
+}
+
+/* Fills a message of row at version; NULL when row has no filler. */
+static void *fill_record(const struct msg_record_type *row, int16_t version, uint64_t seed,
+                         struct wire_arena *arena) {
+  msg_fill_fn *fill = fill_of(row->name);
+  if (fill == NULL) return NULL;
+  struct msg_fill c = {seed, arena};
+  void *m = msg_fill_alloc(&c, row->codec.struct_size);
+  fill(m, version, &c);
+  return m;
+}
+
+static int seed_records(void) {
+  char name[256];
+  int rc = 0;
+  for (size_t i = 0; i < msg_message_count && rc == 0; i++) {
+    const struct msg_record_type *row = &msg_messages[i];
+    for (int16_t v = row->min_version; v <= row->max_version && rc == 0; v++)
+      for (int n = 0; n < SEEDS_PER_VERSION && rc == 0; n++) {
+        struct wire_arena arena;
+        wire_arena_init(&arena, SEED_ARENA_LIMIT);
+        void *m = fill_record(row, v, (uint64_t)(n + 1) * 0x9E3779B97F4A7C15ull + i, &arena);
+        size_t len = 0;
+        uint8_t *body = m != NULL ? encode_after(&row->codec, m, v, 0, &len) : NULL;
+        uint8_t prefix[2] = {(uint8_t)i, (uint8_t)(v - row->min_version)};
+        snprintf(name, sizeof(name), "%s-v%d-%d", row->name, v, n);
+        rc = body != NULL ? write_seed(name, prefix, sizeof(prefix), body, len) : -1;
+        free(body);
+        wire_arena_free(&arena);
+      }
+  }
+  for (size_t i = 0; i < msg_metadata_record_count && rc == 0; i++) {
+    const struct msg_record_type *t = &msg_metadata_records[i];
+    for (int16_t v = t->min_version; v <= t->max_version && rc == 0; v++) {
+      struct wire_arena arena;
+      wire_arena_init(&arena, SEED_ARENA_LIMIT);
+      void *m = fill_record(t, v, 0x5EEDull * (i + 1) + (uint64_t)v, &arena);
+      size_t len = m != NULL ? metadata_record_size(t->key, v, m) : 0;
+      uint8_t *frame = malloc(len + 1);
+      struct wire_writer w = {frame, frame + len, WIRE_OK};
+      uint8_t pick = (uint8_t)msg_message_count;
+      snprintf(name, sizeof(name), "frame-%s-v%d", t->name, v);
+      rc = m != NULL && metadata_record_encode(&w, t->key, v, m) == WIRE_OK
+               ? write_seed(name, &pick, 1, frame, len)
+               : -1;
+      free(frame);
+      wire_arena_free(&arena);
+    }
+  }
+  struct {
+    const struct msg_coordinator_record_type *rows;
+    size_t count;
+  } fams[] = {{msg_group_records, msg_group_record_count},
+              {msg_txn_records, msg_txn_record_count},
+              {msg_share_records, msg_share_record_count}};
+  for (uint8_t f = 0; f < 3 && rc == 0; f++)
+    for (size_t i = 0; i < fams[f].count && rc == 0; i++) {
+      const struct msg_coordinator_record_type *t = &fams[f].rows[i];
+      for (int16_t v = t->value.min_version; v <= t->value.max_version && rc == 0; v++) {
+        struct wire_arena arena;
+        wire_arena_init(&arena, SEED_ARENA_LIMIT);
+        void *key = fill_record(&t->key, 0, 0xC0DEull * (i + 1), &arena);
+        void *value = fill_record(&t->value, v, 0xC0DEull * (i + 1) + (uint64_t)v, &arena);
+        size_t klen = key != NULL ? coordinator_key_size(t, key) : 0;
+        size_t vlen = value != NULL ? coordinator_value_size(t, v, value) : 0;
+        uint8_t *buf = malloc(4 + klen + vlen);
+        struct wire_writer kw = {buf + 4, buf + 4 + klen, WIRE_OK};
+        struct wire_writer vw = {buf + 4 + klen, buf + 4 + klen + vlen, WIRE_OK};
+        if (key == NULL || value == NULL || klen > 255 ||
+            coordinator_key_encode(&kw, t, key) != WIRE_OK ||
+            coordinator_value_encode(&vw, t, v, value) != WIRE_OK) {
+          rc = -1;
+        } else {
+          buf[0] = (uint8_t)(msg_message_count + 1);
+          buf[1] = f;
+          buf[2] = (uint8_t)klen;
+          snprintf(name, sizeof(name), "coordinator-%s-v%d", t->name, v);
+          rc = write_seed(name, buf, 3, buf + 4, klen + vlen);
+          if (rc == 0 && v == t->value.min_version) {
+            buf[1] = (uint8_t)(f | 4);
+            snprintf(name, sizeof(name), "coordinator-%s-tombstone", t->name);
+            rc = write_seed(name, buf, 3, buf + 4, klen);
+          }
+        }
+        free(buf);
+        wire_arena_free(&arena);
+      }
+    }
+  if (rc != 0) fprintf(stderr, "fuzz_seeds: cannot make record seed %s\n", name);
+  return rc;
+}
+
 static int golden_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
   size_t n = strlen(path);
   /* the capture tools live beside the frames: skip their dependencies */
@@ -146,7 +251,7 @@ static int golden_one(const char *path, const struct stat *st, int type, struct 
 
 int main(int argc, char **argv) {
   if (argc < 3 || argc > 4) {
-    fprintf(stderr, "usage: fuzz_seeds frame|request|response OUTDIR [GOLDEN_DIR]\n");
+    fprintf(stderr, "usage: fuzz_seeds frame|request|response|record OUTDIR [GOLDEN_DIR]\n");
     return 2;
   }
   if (strcmp(argv[1], "frame") == 0) {
@@ -155,6 +260,8 @@ int main(int argc, char **argv) {
     seed_mode = MODE_REQUEST;
   } else if (strcmp(argv[1], "response") == 0) {
     seed_mode = MODE_RESPONSE;
+  } else if (strcmp(argv[1], "record") == 0) {
+    seed_mode = MODE_RECORD;
   } else {
     fprintf(stderr, "fuzz_seeds: unknown mode %s\n", argv[1]);
     return 2;
@@ -163,6 +270,15 @@ int main(int argc, char **argv) {
   if (mkdir(seed_dir, 0777) != 0 && errno != EEXIST) {
     fprintf(stderr, "fuzz_seeds: %s: %s\n", seed_dir, strerror(errno));
     return 1;
+  }
+  if (seed_mode == MODE_RECORD) {
+    if (msg_message_count + 2 > 256) {
+      fprintf(stderr, "fuzz_seeds: more than 254 messages do not fit the one-byte index\n");
+      return 1;
+    }
+    if (seed_records() != 0) return 1;
+    printf("fuzz_seeds: %d %s seeds in %s\n", seed_count, argv[1], seed_dir);
+    return 0;
   }
   if (msg_api_count > 256) {
     fprintf(stderr, "fuzz_seeds: more than 256 APIs do not fit the one-byte index\n");

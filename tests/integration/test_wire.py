@@ -13,6 +13,23 @@ from kafka_frames import (API_VERSIONS, INVALID_REQUEST, METADATA, PRODUCE,
                           request, uvarint)
 
 
+# What the broker serves, by API key: (min, max) version, as Apache Kafka 4.3 serves them.
+SERVED_APIS = {
+    METADATA: (0, 13),
+    API_VERSIONS: (0, 4),
+    19: (2, 7),   # CreateTopics
+    20: (1, 6),   # DeleteTopics
+    32: (1, 4),   # DescribeConfigs
+    33: (0, 2),   # AlterConfigs
+    35: (1, 5),   # DescribeLogDirs
+    37: (0, 3),   # CreatePartitions
+    44: (0, 1),   # IncrementalAlterConfigs
+    60: (0, 2),   # DescribeCluster
+    74: (0, 1),   # ListConfigResources
+    75: (0, 0),   # DescribeTopicPartitions
+}
+
+
 class Wire(harness.BrokerTestCase):
     def connect(self, broker):
         conn = Conn(broker)
@@ -28,7 +45,7 @@ class Wire(harness.BrokerTestCase):
             correlation, error, apis = parse_api_versions(conn.response(), version)
             self.assertEqual(correlation, 100 + version)
             self.assertEqual(error, 0)
-            self.assertEqual(apis, {API_VERSIONS: (0, 4), METADATA: (0, 13)})
+            self.assertEqual(apis, SERVED_APIS)
 
     def test_future_api_versions_gets_a_v0_answer_with_its_own_range(self):
         broker = self.start_broker()

@@ -322,6 +322,65 @@ START_TEST(missing_file_is_an_error) {
 }
 END_TEST
 
+START_TEST(every_key_has_a_doc_and_kafkas_update_mode) {
+  for (int i = 0; i < config_key_count(); i++) {
+    const struct config_key *k = config_key_at(i);
+    ck_assert_msg(k->doc != NULL && k->doc[0] != '\0', "%s has no doc", k->name);
+  }
+  /* Kafka 4.3's broker docs, "Update Mode" */
+  static const struct {
+    const char *name;
+    enum config_dynamic mode;
+  } modes[] = {
+      {"log.retention.ms", CONFIG_CLUSTER_WIDE},
+      {"log.retention.hours", CONFIG_READ_ONLY},
+      {"log.retention.minutes", CONFIG_READ_ONLY},
+      {"log.roll.ms", CONFIG_CLUSTER_WIDE},
+      {"log.roll.hours", CONFIG_READ_ONLY},
+      {"message.max.bytes", CONFIG_CLUSTER_WIDE},
+      {"num.io.threads", CONFIG_CLUSTER_WIDE},
+      {"listeners", CONFIG_PER_BROKER},
+      {"advertised.listeners", CONFIG_READ_ONLY},
+      {"ssl.keystore.location", CONFIG_PER_BROKER},
+      {"ssl.principal.mapping.rules", CONFIG_READ_ONLY},
+      {"num.partitions", CONFIG_READ_ONLY},
+      {"node.id", CONFIG_READ_ONLY},
+      {"log.flush.scheduler.interval.ms", CONFIG_READ_ONLY},
+      {"log.cleaner.threads", CONFIG_CLUSTER_WIDE},
+      {"log.cleaner.enable", CONFIG_READ_ONLY},
+  };
+  for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+    ck_assert_msg(config_key_find(modes[i].name)->dynamic == modes[i].mode, "%s", modes[i].name);
+}
+END_TEST
+
+START_TEST(types_and_synonyms_are_kafkas) {
+  ck_assert_int_eq(config_type_id(config_key_find("log.retention.ms")->type), 5);
+  ck_assert_int_eq(config_type_id(config_key_find("log.retention.hours")->type), 3);
+  ck_assert_int_eq(config_type_id(config_key_find("listeners")->type), 7);
+  ck_assert_int_eq(config_type_id(config_key_find("listener.security.protocol.map")->type), 2);
+  ck_assert_int_eq(config_type_id(config_key_find("ssl.key.password")->type), 9);
+  ck_assert_int_eq(config_type_id(config_key_find("log.cleaner.min.cleanable.ratio")->type), 6);
+  ck_assert_int_eq(config_type_id(config_key_find("auto.create.topics.enable")->type), 1);
+  ck_assert_int_eq(config_type_id(config_key_find("offsets.topic.replication.factor")->type), 4);
+
+  const char *syn[CONFIG_SYNONYMS_MAX];
+  ck_assert_int_eq(config_synonym_names("log.retention.hours", syn), 3);
+  ck_assert_str_eq(syn[0], "log.retention.ms");
+  ck_assert_str_eq(syn[1], "log.retention.minutes");
+  ck_assert_str_eq(syn[2], "log.retention.hours");
+  ck_assert_int_eq(config_synonym_names("log.roll.ms", syn), 2);
+  ck_assert_str_eq(syn[1], "log.roll.hours");
+  ck_assert_int_eq(config_synonym_names("log.flush.interval.ms", syn), 2);
+  ck_assert_str_eq(syn[1], "log.flush.scheduler.interval.ms");
+  ck_assert_int_eq(config_synonym_names("log.flush.scheduler.interval.ms", syn), 1);
+  ck_assert_int_eq(config_synonym_names("listener.name.ssl.ssl.keystore.location", syn), 2);
+  ck_assert_str_eq(syn[1], "ssl.keystore.location");
+  ck_assert_int_eq(config_synonym_names("num.partitions", syn), 1);
+  ck_assert_str_eq(syn[0], "num.partitions");
+}
+END_TEST
+
 static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("config");
@@ -340,6 +399,8 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, retention_prefers_ms_then_minutes_then_hours);
   tcase_add_test(tc, broker_id_is_an_alias_of_node_id);
   tcase_add_test(tc, missing_file_is_an_error);
+  tcase_add_test(tc, every_key_has_a_doc_and_kafkas_update_mode);
+  tcase_add_test(tc, types_and_synonyms_are_kafkas);
   suite_add_tcase(s, tc);
   return s;
 }

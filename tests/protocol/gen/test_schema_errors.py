@@ -66,6 +66,28 @@ request
   A int32 0+
       B int32 0+
 ''',
+    'record needs a name, family=': '''record R key=1 versions=0 flexible=0+
+  A int32 0+
+''',
+    'record key 3 of family meta also used by R': '''record R family=meta key=3 versions=0 flexible=0+
+  A int32 0+
+record S family=meta key=3 versions=0 flexible=0+
+  B int32 0+
+''',
+    'role is key or value': '''record R family=coord key=0 role=both versions=0 flexible=none
+  A int32 0+
+''',
+    'has no value record of key 4': '''record RKey family=coord key=4 role=key versions=0 flexible=none
+  A int32 0+
+''',
+    'mixes records with and without role=': '''record RKey family=coord key=1 role=key versions=0 flexible=none
+  A int32 0+
+record S family=coord key=2 versions=0 flexible=none
+  B int32 0+
+''',
+    'bad record family': '''record R family=Meta key=1 versions=0 flexible=none
+  A int32 0+
+''',
 }
 
 

@@ -1,0 +1,129 @@
+/* Start-up and shutdown of the broker's storage side; see broker.h for the order. */
+#include "broker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "controller.h"
+#include "durable_queue.h"
+#include "image_records.h"
+#include "log.h"
+#include "logdir.h"
+#include "mlog.h"
+#include "partitions.h"
+
+int64_t broker_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* mlog's apply callback: every committed record, at replay and at run time. */
+static int apply_record(void *arg, const uint8_t *value, size_t size, int64_t offset) {
+  struct broker *b = arg;
+  struct image_change change;
+  int rc = image_apply_record(&b->image, value, size, offset, &change);
+  if (rc != 0) {
+    log_error("metadata", "record at offset %lld of the metadata log cannot be applied: %s",
+              (long long)offset, strerror(-rc));
+    return rc;
+  }
+  if (!b->replaying) partitions_apply_change(b, &change);
+  return 0;
+}
+
+/* The durable_queue's handler, on the loop. */
+static void on_durable(void *arg, struct plog *log, int64_t durable_end, int err) {
+  struct broker *b = arg;
+  if (b->mlog != NULL && log == mlog_plog(b->mlog)) {
+    int rc = mlog_commit(b->mlog, durable_end, err);
+    controller_on_commit(b, rc);
+    return;
+  }
+  partitions_on_durable(b, log, durable_end, err);
+}
+
+static void problems_log(struct logdir_problems *p) {
+  for (size_t i = 0; i < p->count; i++)
+    log_warn("storage", "%s: %s%s%s", p->items[i].path, p->items[i].reason,
+             p->items[i].err ? ": " : "", p->items[i].err ? strerror(-p->items[i].err) : "");
+  logdir_problems_free(p);
+}
+
+int broker_storage_open(struct broker *b) {
+  const struct config *cfg = b->cfg;
+  int64_t now = broker_now_ms();
+  b->io = storage_io_posix();
+  int rc = storage_flusher_start(&b->flusher);
+  if (rc == 0) rc = durable_queue_create(b->base, on_durable, b, &b->durable);
+  if (rc != 0) goto fail;
+
+  struct logdir_config lc = {0};
+  lc.io = b->io;
+  lc.dirs = (const char *const *)cfg->log_dirs;
+  lc.dir_count = (size_t)cfg->log_dir_count;
+  partitions_config_for(b, NULL, &lc.defaults);
+  lc.config_for = partitions_config_for;
+  lc.config_arg = b;
+  lc.flusher = b->flusher;
+  lc.on_durable = durable_queue_post;
+  lc.on_durable_arg = b->durable;
+  struct logdir_problems problems;
+  rc = logdir_open(&lc, now, &b->logs, &problems);
+  problems_log(&problems);
+  if (rc != 0) {
+    log_error("storage", "cannot open the log dirs: %s", strerror(-rc));
+    goto fail;
+  }
+
+  const char *mdir = config_get(cfg, "metadata.log.dir");
+  struct mlog_args ma = {0};
+  ma.io = b->io;
+  ma.dir = mdir != NULL ? mdir : cfg->log_dirs[0];
+  ma.flusher = b->flusher;
+  ma.on_durable = durable_queue_post;
+  ma.on_durable_arg = b->durable;
+  ma.apply = apply_record;
+  ma.apply_arg = b;
+  ma.now_ms = now;
+  b->replaying = true;
+  int64_t t0 = broker_now_ms();
+  rc = mlog_open(&ma, &b->mlog);
+  b->replaying = false;
+  if (rc != 0) {
+    log_error("metadata", "cannot open the metadata log in %s: %s", ma.dir, strerror(-rc));
+    goto fail;
+  }
+  log_info("metadata", "replayed %llu metadata records in %lld ms: %zu topics",
+           (unsigned long long)mlog_replayed(b->mlog), (long long)(broker_now_ms() - t0),
+           b->image.topic_count);
+  rc = controller_create(b, &b->controller);
+  if (rc == 0) rc = partitions_reconcile(b);
+  if (rc == 0) rc = partitions_timers_start(b);
+  if (rc != 0) goto fail;
+  return 0;
+fail:
+  broker_storage_close(b);
+  return rc != 0 ? rc : -EIO;
+}
+
+void broker_storage_close(struct broker *b) {
+  controller_destroy(b);
+  partitions_timers_stop(b);
+  if (b->mlog != NULL) {
+    int rc = mlog_close(b->mlog, true);
+    if (rc != 0) log_error("metadata", "closing the metadata log: %s", strerror(-rc));
+    b->mlog = NULL;
+  }
+  if (b->logs != NULL) {
+    int rc = logdir_close(b->logs, true);
+    if (rc != 0) log_error("storage", "closing the partition logs: %s", strerror(-rc));
+    b->logs = NULL;
+  }
+  if (b->flusher != NULL) storage_flusher_stop(b->flusher);
+  b->flusher = NULL;
+  durable_queue_destroy(b->durable);
+  b->durable = NULL;
+  image_free(&b->image);
+}

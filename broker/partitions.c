@@ -1,0 +1,197 @@
+/* See partitions.h. */
+#include "partitions.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "durable_queue.h"
+#include "log.h"
+#include "logdir.h"
+#include "meta.h"
+#include "topic_config.h"
+
+enum { PARTITION_METADATA_MAX = 256 };
+
+void partitions_config_for(void *broker, const char *topic, struct plog_config *out) {
+  const struct broker *b = broker;
+  const struct image_topic *t =
+      topic != NULL ? image_topic_find(&b->image, topic, strlen(topic)) : NULL;
+  size_t n = t != NULL ? t->configs.count : 0;
+  struct config_override *ov = calloc(n + 1, sizeof(*ov));
+  struct topic_settings settings;
+  for (size_t i = 0; ov != NULL && i < n; i++) {
+    ov[i].name = t->configs.items[i].name;
+    ov[i].value = t->configs.items[i].value;
+  }
+  topic_config_settings(b->cfg, ov, ov != NULL ? (int)n : 0, &settings);
+  free(ov);
+  *out = settings.plog;
+}
+
+static bool hosted_here(const struct broker *b, const struct image_partition *p) {
+  for (int32_t i = 0; i < p->replica_count; i++)
+    if (p->replicas[i] == b->cfg->node_id) return true;
+  return false;
+}
+
+static int metadata_path(const char *dir, char *path, size_t size) {
+  return snprintf(path, size, "%s/partition.metadata", dir) >= (int)size ? -ENAMETOOLONG : 0;
+}
+
+/* Kafka's partition.metadata: "version: 0" and "topic_id: <base64 id>". */
+static int metadata_write(struct broker *b, struct plog *log, const struct wire_uuid *id) {
+  char path[4096], text[PARTITION_METADATA_MAX], id_text[23];
+  int rc = metadata_path(plog_dir(log), path, sizeof(path));
+  if (rc != 0) return rc;
+  meta_uuid_text(id->b, id_text);
+  int n = snprintf(text, sizeof(text), "version: 0\ntopic_id: %s\n", id_text);
+  return sio_write_atomic(b->io, path, text, (size_t)n);
+}
+
+/* Whether the log's partition.metadata names topic id (a log without the file, from before it
+ * existed, belongs to whichever topic has its name). */
+static bool metadata_matches(struct broker *b, struct plog *log, const struct wire_uuid *id) {
+  char path[4096], id_text[23], *text = NULL;
+  size_t size;
+  if (metadata_path(plog_dir(log), path, sizeof(path)) != 0) return false;
+  if (sio_read_all(b->io, path, PARTITION_METADATA_MAX, &text, &size) != 0) return true;
+  meta_uuid_text(id->b, id_text);
+  const char *at = strstr(text, "topic_id:");
+  bool match = false;
+  if (at != NULL) {
+    at += strlen("topic_id:");
+    while (*at == ' ') at++;
+    match = strncmp(at, id_text, 22) == 0;
+  }
+  free(text);
+  return match;
+}
+
+static void log_delete(struct broker *b, const char *topic, int32_t partition) {
+  struct plog *log = logdir_find(b->logs, topic, partition);
+  if (log == NULL) return;
+  int rc = logdir_delete(b->logs, topic, partition);
+  durable_queue_forget(b->durable, log);
+  if (rc != 0)
+    log_error("storage", "deleting %s-%d: %s", topic, partition, strerror(-rc));
+  else
+    log_info("storage", "deleted the log of %s-%d", topic, partition);
+}
+
+static int log_ensure(struct broker *b, const struct image_topic *t, int32_t partition) {
+  struct plog *log = logdir_find(b->logs, t->name, partition);
+  if (log != NULL) {
+    if (metadata_matches(b, log, &t->id)) return 0;
+    log_info("storage", "%s-%d belongs to an older topic of that name", t->name, partition);
+    log_delete(b, t->name, partition);
+  }
+  int rc = logdir_create(b->logs, t->name, partition, NULL, broker_now_ms(), &log);
+  if (rc == 0) rc = metadata_write(b, log, &t->id);
+  if (rc != 0)
+    log_error("storage", "creating the log of %s-%d: %s", t->name, partition, strerror(-rc));
+  return rc;
+}
+
+int partitions_reconcile(struct broker *b) {
+  /* strays first: logs of topics that are gone, or of partitions not hosted here */
+  for (size_t i = logdir_count(b->logs); i-- > 0;) {
+    const char *topic, *dir;
+    int32_t partition;
+    logdir_at(b->logs, i, &topic, &partition, &dir);
+    const struct image_topic *t = image_topic_find(&b->image, topic, strlen(topic));
+    if (t != NULL && partition < t->partition_count && hosted_here(b, &t->partitions[partition]))
+      continue;
+    char name[256];
+    snprintf(name, sizeof(name), "%s", topic);
+    log_info("storage", "%s-%d is not in the metadata: deleting its log", name, partition);
+    log_delete(b, name, partition);
+  }
+  for (size_t i = 0; i < b->image.topic_count; i++) {
+    const struct image_topic *t = b->image.topics[i];
+    for (int32_t p = 0; p < t->partition_count; p++) {
+      if (!hosted_here(b, &t->partitions[p])) continue;
+      int rc = log_ensure(b, t, p);
+      if (rc != 0) return rc;
+    }
+  }
+  return 0;
+}
+
+void partitions_apply_change(struct broker *b, const struct image_change *change) {
+  if (b->logs == NULL) return;
+  if (change->kind == IMAGE_CHANGE_TOPIC_REMOVED) {
+    for (size_t i = logdir_count(b->logs); i-- > 0;) {
+      const char *topic, *dir;
+      int32_t partition;
+      logdir_at(b->logs, i, &topic, &partition, &dir);
+      if (strcmp(topic, change->topic) == 0) log_delete(b, change->topic, partition);
+    }
+  } else if (change->kind == IMAGE_CHANGE_PARTITION) {
+    const struct image_topic *t = image_topic_by_id(&b->image, &change->topic_id);
+    if (t != NULL && hosted_here(b, &t->partitions[change->partition]))
+      log_ensure(b, t, change->partition);
+  }
+}
+
+void partitions_on_durable(struct broker *b, struct plog *log, int64_t durable_end, int err) {
+  (void)b;
+  if (err < 0) {
+    log_error("storage", "%s: flush failed: %s; the partition refuses appends", plog_dir(log),
+              strerror(-err));
+    return;
+  }
+  /* one replica: the high watermark is the durable end */
+  plog_set_high_watermark(log, durable_end);
+}
+
+static void on_retention(evutil_socket_t fd, short events, void *arg) {
+  struct broker *b = arg;
+  (void)fd;
+  (void)events;
+  int64_t now = broker_now_ms();
+  for (size_t i = 0; i < logdir_count(b->logs); i++) {
+    const char *topic, *dir;
+    int32_t partition;
+    struct plog *log = logdir_at(b->logs, i, &topic, &partition, &dir);
+    size_t deleted = 0;
+    int rc = plog_retention_run(log, now, &deleted);
+    if (rc != 0)
+      log_error("storage", "retention of %s-%d: %s", topic, partition, strerror(-rc));
+    else if (deleted > 0)
+      log_info("storage", "retention deleted %zu segments of %s-%d", deleted, topic, partition);
+  }
+}
+
+static void on_checkpoint(evutil_socket_t fd, short events, void *arg) {
+  struct broker *b = arg;
+  (void)fd;
+  (void)events;
+  int rc = logdir_checkpoint(b->logs, LOGDIR_CKPT_ALL);
+  if (rc != 0) log_error("storage", "writing checkpoint files: %s", strerror(-rc));
+}
+
+static struct event *timer_start(struct broker *b, event_callback_fn fn, int64_t interval_ms) {
+  struct event *ev = event_new(b->base, -1, EV_PERSIST, fn, b);
+  struct timeval tv = {(time_t)(interval_ms / 1000), (suseconds_t)(interval_ms % 1000) * 1000};
+  if (ev != NULL && event_add(ev, &tv) != 0) {
+    event_free(ev);
+    ev = NULL;
+  }
+  return ev;
+}
+
+int partitions_timers_start(struct broker *b) {
+  int64_t ckpt_ms = 60000;
+  config_get_int64(b->cfg, "log.flush.offset.checkpoint.interval.ms", &ckpt_ms);
+  b->retention_timer = timer_start(b, on_retention, b->cfg->log_retention_check_interval_ms);
+  b->checkpoint_timer = timer_start(b, on_checkpoint, ckpt_ms > 0 ? ckpt_ms : 60000);
+  return b->retention_timer != NULL && b->checkpoint_timer != NULL ? 0 : -ENOMEM;
+}
+
+void partitions_timers_stop(struct broker *b) {
+  if (b->retention_timer != NULL) event_free(b->retention_timer);
+  if (b->checkpoint_timer != NULL) event_free(b->checkpoint_timer);
+  b->retention_timer = b->checkpoint_timer = NULL;
+}

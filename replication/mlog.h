@@ -9,7 +9,15 @@
  *                 to the event loop and calls mlog_commit there;
  *   mlog_commit   applies every written batch that is now durable, through the apply callback,
  *                 and returns the committed end so the caller can answer the requests waiting.
- * Recovery (mlog_open) replays the whole log through the same callback.
+ * Recovery (mlog_open) loads the latest snapshot, then replays the log from the snapshot's end,
+ * both through the same callback.
+ *
+ * Snapshots: <dir>/__cluster_metadata-0/<20-digit end offset>-<10-digit epoch>.checkpoint, as
+ * Kafka names them: a control batch with a SnapshotHeaderRecord, batches of the records that
+ * rebuild the state (the owner writes them: mlog_snapshot's callback), a control batch with a
+ * SnapshotFooterRecord; written atomically (tmp, fsync, rename, directory fsync). After one is
+ * written the log start moves to its end offset, so retention may delete the segments below, and
+ * older snapshots are deleted.
  *
  * Not thread-safe: one thread (the event loop) calls every function. */
 #ifndef QUIRE_REPLICATION_MLOG_H
@@ -19,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "batch_builder.h"
 #include "io.h"
 #include "logdir.h"
 #include "plog.h"
@@ -40,7 +49,10 @@ struct mlog_args {
   int64_t now_ms;
 };
 
-/* Opens (creating when missing) and replays the log. */
+/* Writes the records of a snapshot into b (the state as of mlog_committed_end). */
+typedef int mlog_snapshot_fn(void *arg, struct batch_builder *b, int64_t now_ms);
+
+/* Opens (creating when missing), loads the latest snapshot and replays the log. */
 int mlog_open(const struct mlog_args *a, struct mlog **out);
 int mlog_close(struct mlog *m, bool clean);
 
@@ -54,7 +66,16 @@ int mlog_commit(struct mlog *m, int64_t durable_end, int err);
 int64_t mlog_committed_end(const struct mlog *m);
 int64_t mlog_end(const struct mlog *m);
 struct plog *mlog_plog(struct mlog *m);
-/* The number of records replayed at open (for the start-up log line and the benchmark). */
+/* The number of records replayed at open (snapshot and log; for the start-up log line and the
+ * benchmark), and how many of them came from the log after the snapshot. */
 uint64_t mlog_replayed(const struct mlog *m);
+uint64_t mlog_replayed_from_log(const struct mlog *m);
+/* Bytes of log applied since the last snapshot (or the log start): the owner snapshots when it
+ * passes metadata.log.max.record.bytes.between.snapshots. */
+uint64_t mlog_bytes_since_snapshot(const struct mlog *m);
+/* Writes a snapshot at the committed end (nothing when one exists there). */
+int mlog_snapshot(struct mlog *m, mlog_snapshot_fn *fn, void *arg, int64_t now_ms);
+/* The end offset of the latest snapshot, -1 when none. */
+int64_t mlog_snapshot_end(const struct mlog *m);
 
 #endif

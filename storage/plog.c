@@ -31,7 +31,26 @@
  * index entry read); otherwise every segment that may hold offsets >= recovery_point, and any
  * whose index files are missing, is scanned batch by batch (seg_recover) and its indexes rebuilt;
  * the first torn or corrupt batch ends the log there: the segment is cut and every later one
- * deleted. Scanned segments are then synced, so the whole recovered log is durable. */
+ * deleted. Scanned segments are then synced, so the whole recovered log is durable.
+ *
+ * Producer state (producer_state.h): ps reflects every batch below log_end (its map end equals
+ * log_end between calls). plog_open deletes the snapshots below the oldest segment and past the
+ * log end, loads the latest remaining one and replays the batches after it (plog_replay);
+ * plog_truncate does the same (plog_producers_reload). plog_append checks a client's producer batch
+ * (pstate_check) before anything changes, applies every producer batch with an undo record before
+ * the write and undoes them if the write fails; plog_roll writes a snapshot named by the new base
+ * offset before creating the segment (a failure changes nothing); plog_close(clean) writes one at
+ * the log end; plog_truncate reloads, or clears after a full truncation; a log start that moves
+ * calls pstate_log_start_advanced, and retention deletes the snapshots below the oldest segment
+ * left. Snapshots are durable when written (sio_write_atomic), the log only when flushed: after
+ * a power loss a snapshot may lie past the recovered log end, hence the deletion above it.
+ *
+ * Leader epochs (epoch_cache.h): every appended batch's partitionLeaderEpoch is assigned before
+ * the write, and the file rewritten when that changed the cache. plog_open cuts the cache at the
+ * recovered end, assigns the epochs of the scanned segments' batches (every segment's when the
+ * file was missing or malformed) in plog_replay's pass, then applies the log start;
+ * plog_truncate cuts the end (clears it after a full truncation); a moving log start cuts the
+ * start. */
 #include "plog.h"
 
 #include <errno.h>
@@ -42,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epoch_cache.h"
 #include "record_batch.h"
 #include "segment.h"
 
@@ -68,6 +88,9 @@ struct plog {
   uint64_t truncations;
   bool dir_dirty;
   int failed;
+  struct pstate *ps; /* producer state; its map end == log_end between calls */
+  struct epoch_cache *epochs;
+  int64_t now_ms; /* the latest clock a caller gave (snapshot loads drop expired producers) */
 };
 
 void plog_config_init(struct plog_config *c) {
@@ -80,6 +103,7 @@ void plog_config_init(struct plog_config *c) {
   c->retention_ms = 7LL * 24 * 3600 * 1000;
   c->retention_bytes = -1;
   c->max_message_bytes = 1048588;
+  c->producer_id_expiration_ms = PSTATE_EXPIRATION_MS_DEFAULT;
 }
 
 static bool plog_flush_enabled(const struct plog *log) {
@@ -211,14 +235,17 @@ static int plog_mkdir(struct plog *log) {
 
 static void plog_free(struct plog *log) {
   for (size_t i = 0; i < log->seg_count; i++) seg_unref(log->segs[i]);
+  pstate_free(log->ps);
+  epoch_cache_free(log->epochs);
   free(log->segs);
   pthread_mutex_destroy(&log->mu);
   pthread_mutex_destroy(&log->flush_mu);
   free(log);
 }
 
-/* Recovery; see the design note. */
-static int plog_recover(struct plog *log, const struct plog_open_args *a) {
+/* Recovery; see the design note. *scan_from: the base offset of the first segment scanned
+ * (INT64_MAX when none was). */
+static int plog_recover(struct plog *log, const struct plog_open_args *a, int64_t *scan_from) {
   int64_t *bases = NULL;
   size_t base_count = 0;
   bool *scanned = NULL;
@@ -253,6 +280,7 @@ static int plog_recover(struct plog *log, const struct plog_open_args *a) {
       rc = seg_recover(s, expected, log->cfg.max_message_bytes + RB_LOG_OVERHEAD, &truncated);
       if (rc != 0) goto out;
       scanned[i] = true;
+      if (bases[i] < *scan_from) *scan_from = bases[i];
     }
     expected = s->next_offset;
     /* A scanned segment ending short of the next one lost an unsynced tail (power loss can keep
@@ -295,6 +323,88 @@ out:
   return rc;
 }
 
+enum {
+  PLOG_REPLAY_CHUNK = 64 * 1024,
+  PLOG_INFLATE_MAX = 32 * 1024 * 1024, /* cap of records inflated to find one by timestamp */
+};
+
+/* Reads the batches up to the log end through the segments (headers in chunks, a control
+ * batch whole when its marker is needed) and feeds the producer state those from its map end
+ * on, and the leader-epoch cache those from epochs_from on (an epoch above the latest one starts
+ * at the batch, as Kafka's segment recovery assigns them). */
+static int plog_replay(struct plog *log, int64_t epochs_from) {
+  int64_t from = pstate_map_end(log->ps);
+  if (epochs_from < from) from = epochs_from;
+  uint8_t *chunk = malloc(PLOG_REPLAY_CHUNK), *whole = NULL;
+  size_t whole_cap = 0;
+  int rc = chunk == NULL ? -ENOMEM : 0;
+  for (size_t i = plog_seg_find(log, from); rc == 0 && i < log->seg_count; i++) {
+    struct segment *s = log->segs[i];
+    uint64_t pos = 0, chunk_pos = 0;
+    size_t chunk_len = 0;
+    if (s->next_offset <= from) continue;
+    rc = seg_find_position(s, from, &pos);
+    while (rc == 0 && pos < s->size) {
+      if (pos < chunk_pos || pos + RB_HEADER_SIZE > chunk_pos + chunk_len) {
+        chunk_len = s->size - pos < PLOG_REPLAY_CHUNK ? (size_t)(s->size - pos) : PLOG_REPLAY_CHUNK;
+        chunk_pos = pos;
+        rc = seg_read(s, pos, chunk, chunk_len);
+        if (rc != 0) break;
+      }
+      size_t avail = chunk_len - (size_t)(pos - chunk_pos);
+      struct record_batch b;
+      int v = avail < RB_HEADER_SIZE ? RB_ETRUNCATED
+                                     : rb_parse_header(chunk + (pos - chunk_pos), avail, &b);
+      if ((v != RB_OK && v != RB_ETRUNCATED) || avail < RB_HEADER_SIZE ||
+          rb_size(&b) > s->size - pos) {
+        rc = -EBADMSG; /* recovery validated these bytes: the file changed under us */
+        break;
+      }
+      size_t size = rb_size(&b);
+      if (b.base_offset >= epochs_from && b.partition_leader_epoch >= 0 &&
+          b.partition_leader_epoch > epoch_cache_latest_epoch(log->epochs)) {
+        rc = epoch_cache_assign(log->epochs, b.partition_leader_epoch, b.base_offset);
+        if (rc < 0) break;
+        rc = 0;
+      }
+      if (rb_last_offset(&b) >= pstate_map_end(log->ps)) {
+        if (v != RB_OK && rb_is_control(&b) && rb_has_producer_id(&b)) {
+          if (size > whole_cap) {
+            uint8_t *n = realloc(whole, size);
+            if (n == NULL) {
+              rc = -ENOMEM;
+              break;
+            }
+            whole = n;
+            whole_cap = size;
+          }
+          rc = seg_read(s, pos, whole, size);
+          if (rc == 0 && rb_parse_header(whole, size, &b) != RB_OK) rc = -EBADMSG;
+          if (rc != 0) break;
+        }
+        bool recorded;
+        rc = pstate_apply_batch(log->ps, &b, NULL, &recorded);
+        if (rc != 0) break;
+        pstate_set_map_end(log->ps, rb_last_offset(&b) + 1);
+      }
+      pos += size;
+    }
+  }
+  free(chunk);
+  free(whole);
+  return rc;
+}
+
+/* The producer state as of the log end: snapshots past it deleted, the latest one at or below
+ * it loaded (none: empty at the log start), then the batches after it replayed. */
+static int plog_producers_reload(struct plog *log) {
+  int rc = pstate_delete_snapshots_above(log->ps, log->log_end);
+  if (rc == 0) rc = pstate_load(log->ps, log->log_end, log->log_start, log->now_ms, NULL);
+  if (rc == 0) rc = plog_replay(log, INT64_MAX);
+  if (rc == 0) pstate_set_map_end(log->ps, log->log_end);
+  return rc;
+}
+
 int plog_open(const struct plog_open_args *a, struct plog **out) {
   struct plog *log = calloc(1, sizeof(*log));
   if (log == NULL) return -ENOMEM;
@@ -307,14 +417,20 @@ int plog_open(const struct plog_open_args *a, struct plog **out) {
   log->flusher = a->flusher;
   log->on_durable = a->on_durable;
   log->on_durable_arg = a->on_durable_arg;
+  log->now_ms = a->now_ms;
   int rc = 0;
   if (snprintf(log->dir, sizeof(log->dir), "%s", a->dir) >= (int)sizeof(log->dir))
     rc = -ENAMETOOLONG;
+  if (rc == 0) rc = pstate_create(log->io, log->dir, a->config.producer_id_expiration_ms, &log->ps);
+  bool epochs_rebuild = false;
+  int64_t scan_from = INT64_MAX;
   if (rc == 0 && (a->config.segment_bytes == 0 || a->config.segment_bytes > INT32_MAX ||
-                  a->config.index_size_max < SEG_TIME_ENTRY_SIZE || a->log_start_offset < 0))
+                  a->config.index_size_max < SEG_TIME_ENTRY_SIZE || a->log_start_offset < 0 ||
+                  a->config.producer_id_expiration_ms < 1))
     rc = -EINVAL;
   if (rc == 0) rc = plog_mkdir(log);
-  if (rc == 0) rc = plog_recover(log, a);
+  if (rc == 0) rc = epoch_cache_open(log->io, log->dir, &log->epochs, &epochs_rebuild);
+  if (rc == 0) rc = plog_recover(log, a, &scan_from);
   if (rc == 0 && log->seg_count == 0) {
     struct segment *s;
     rc = seg_create(log->io, log->dir, a->log_start_offset, &log->seg_cfg, a->now_ms, &s);
@@ -338,6 +454,22 @@ int plog_open(const struct plog_open_args *a, struct plog **out) {
   if (log->log_start > log->log_end) log->log_start = log->log_end;
   log->flushed_end = log->recovery_point = log->log_end;
   log->high_watermark = log->log_start;
+  /* the leader epochs: entries past the recovered end go, the scanned segments' batches (the
+   * whole log when the file was missing or malformed) assign theirs, the start is applied */
+  epoch_cache_truncate_from_end(log->epochs, log->log_end);
+  rc = pstate_delete_snapshots_below(log->ps, log->segs[0]->base_offset);
+  if (rc == 0) rc = pstate_delete_snapshots_above(log->ps, log->log_end);
+  if (rc == 0) rc = pstate_load(log->ps, log->log_end, log->log_start, log->now_ms, NULL);
+  if (rc == 0) rc = plog_replay(log, epochs_rebuild ? log->segs[0]->base_offset : scan_from);
+  if (rc == 0) {
+    pstate_set_map_end(log->ps, log->log_end);
+    epoch_cache_truncate_from_start(log->epochs, log->log_start);
+    rc = epoch_cache_flush(log->epochs);
+  }
+  if (rc != 0) {
+    plog_free(log);
+    return rc;
+  }
   plog_check(log);
   if (log->flusher != NULL) flusher_register(log->flusher, log, log->cfg.flush_ms);
   *out = log;
@@ -351,6 +483,7 @@ int plog_close(struct plog *log, bool clean) {
     rc = plog_flush(log);
     pthread_mutex_lock(&log->mu);
     struct segment *s = plog_active(log);
+    if (rc == 0) rc = pstate_snapshot_take(log->ps, NULL);
     if (rc == 0) rc = seg_make_inactive(s);
     if (rc == 0) rc = seg_sync(s, true);
     pthread_mutex_unlock(&log->mu);
@@ -375,12 +508,20 @@ static bool plog_should_roll(const struct plog *log, uint64_t size, int64_t last
 
 static int plog_roll(struct plog *log, int64_t base_offset, int64_t now_ms) {
   struct segment *old = plog_active(log), *s;
-  int rc = seg_create(log->io, log->dir, base_offset, &log->seg_cfg, now_ms, &s);
-  if (rc != 0) return rc;
+  /* the producer state as of the new base (Kafka's snapshot at roll), taken first so that a
+   * failure changes nothing; a gap before base_offset holds no batch */
+  pstate_set_map_end(log->ps, base_offset);
+  int rc = pstate_snapshot_take(log->ps, NULL);
+  if (rc == 0) rc = seg_create(log->io, log->dir, base_offset, &log->seg_cfg, now_ms, &s);
+  if (rc != 0) {
+    pstate_set_map_end(log->ps, log->log_end);
+    return rc;
+  }
   rc = plog_seg_push(log, s);
   if (rc != 0) {
     seg_delete_files(s);
     seg_unref(s);
+    pstate_set_map_end(log->ps, log->log_end);
     return rc;
   }
   /* a failed trim leaves full-size index files, which loading tolerates */
@@ -390,13 +531,23 @@ static int plog_roll(struct plog *log, int64_t base_offset, int64_t now_ms) {
   return 0;
 }
 
+static void plog_undo_producers(struct plog *log, const struct pstate_undo *undo, size_t count) {
+  for (size_t i = count; i-- > 0;) pstate_undo(log->ps, &undo[i]);
+}
+
 static int plog_append_common(struct plog *log, uint8_t *data, size_t size, bool assign,
                               int32_t leader_epoch, int64_t now_ms, struct plog_append_info *info) {
   struct seg_batch stack_batches[16], *batches = stack_batches;
-  size_t count = 0;
+  struct pstate_undo stack_undo[16], *undo = stack_undo;
+  size_t count = 0, undo_count = 0, producer_batches = 0;
   int rc = 0;
-  bool rolled = false, due = false;
+  bool rolled = false, due = false, appended = false, producer_data = false;
   pthread_mutex_lock(&log->mu);
+  if (now_ms > log->now_ms) log->now_ms = now_ms;
+  if (info != NULL) {
+    memset(info, 0, sizeof(*info));
+    info->producer_result = PSTATE_OK;
+  }
   if (log->failed != 0) {
     rc = log->failed;
     goto out;
@@ -428,7 +579,40 @@ static int plog_append_common(struct plog *log, uint8_t *data, size_t size, bool
     }
     batches[count++] = (struct seg_batch){
         rb.base_offset, rb_last_offset(&rb), rb.max_timestamp, pos, rb_size(&rb), rb.record_count};
+    if (rb_has_producer_id(&rb)) {
+      producer_batches++;
+      producer_data |= !rb_is_control(&rb);
+    }
     pos += rb_size(&rb);
+  }
+  if (assign && producer_data) {
+    /* a client's idempotent batch: alone, and checked against its producer (Kafka's order) */
+    struct record_batch rb;
+    struct pstate_batch dup;
+    if (count != 1) {
+      rc = -EINVAL;
+      goto out;
+    }
+    rb_parse_header(data, size, &rb);
+    enum pstate_result r = pstate_check(
+        log->ps, rb.producer_id, rb.producer_epoch, rb.base_sequence,
+        pstate_seq_add(rb.base_sequence, rb.last_offset_delta), rb_is_transactional(&rb), &dup);
+    if (r == PSTATE_DUPLICATE) {
+      if (info != NULL) {
+        info->duplicate = true;
+        info->duplicate_timestamp = dup.timestamp;
+        info->base_offset = dup.first_offset;
+        info->last_offset = dup.last_offset;
+        info->log_end = log->log_end;
+        info->durable_end = plog_flush_enabled(log) ? log->flushed_end : log->log_end;
+      }
+      goto out;
+    }
+    if (r != PSTATE_OK) {
+      if (info != NULL) info->producer_result = r;
+      rc = -EPROTO;
+      goto out;
+    }
   }
   int64_t next = log->log_end, max_ts = -1;
   for (size_t i = 0; i < count; i++) {
@@ -465,11 +649,58 @@ static int plog_append_common(struct plog *log, uint8_t *data, size_t size, bool
     plog_seg_delete(log, i);
     rolled = true;
   }
+  if (rolled) {
+    /* a follower's roll may start past the log end (a gap compaction left): the log end moves
+     * there now, so it matches the active segment even if the write below fails */
+    log->log_end = plog_active(log)->next_offset;
+    pstate_set_map_end(log->ps, log->log_end);
+  }
+  /* the leader epochs: each batch's partitionLeaderEpoch (stamped above on the leader) starts
+   * its epoch at the batch; written before the batches, as Kafka does */
+  bool epochs_changed = false;
+  for (size_t i = 0; i < count; i++) {
+    struct record_batch rb;
+    rb_parse_header(data + batches[i].position, batches[i].size, &rb);
+    if (rb.partition_leader_epoch < 0) continue;
+    rc = epoch_cache_assign(log->epochs, rb.partition_leader_epoch, batches[i].base_offset);
+    if (rc < 0) goto out;
+    epochs_changed |= rc > 0;
+    rc = 0;
+  }
+  if (epochs_changed) {
+    rc = epoch_cache_flush(log->epochs);
+    if (rc != 0) goto out;
+  }
+  /* the producer state follows the batches (undone if the write fails) */
+  if (producer_batches > sizeof(stack_undo) / sizeof(stack_undo[0])) {
+    undo = malloc(producer_batches * sizeof(*undo));
+    if (undo == NULL) {
+      undo = stack_undo;
+      rc = -ENOMEM;
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < count && producer_batches > 0; i++) {
+    struct record_batch rb;
+    bool recorded;
+    rb_parse_header(data + batches[i].position, batches[i].size, &rb);
+    rc = pstate_apply_batch(log->ps, &rb, &undo[undo_count], &recorded);
+    if (rc != 0) {
+      plog_undo_producers(log, undo, undo_count);
+      goto out;
+    }
+    if (recorded) undo_count++;
+  }
   struct segment *s = plog_active(log);
   rc = seg_append(s, data, size, batches, count);
-  if (rc != 0) goto out;
+  if (rc != 0) {
+    plog_undo_producers(log, undo, undo_count);
+    goto out;
+  }
+  appended = true;
   s->log_dirty = true;
   log->log_end = next;
+  pstate_set_map_end(log->ps, next);
   if (log->seg_count == 1 && log->log_start < s->base_offset) log->log_start = s->base_offset;
   if (info != NULL) {
     info->base_offset = batches[0].base_offset;
@@ -483,7 +714,8 @@ static int plog_append_common(struct plog *log, uint8_t *data, size_t size, bool
 out:
   pthread_mutex_unlock(&log->mu);
   if (batches != stack_batches) free(batches);
-  if (rc == 0 && log->flusher != NULL && (due || plog_flush_enabled(log)))
+  if (undo != stack_undo) free(undo);
+  if (appended && log->flusher != NULL && (due || plog_flush_enabled(log)))
     flusher_note_append(log->flusher, log, due);
   return rc;
 }
@@ -628,10 +860,29 @@ int plog_find_offset_by_timestamp(struct plog *log, int64_t ts, int64_t *offset,
   for (size_t i = 0; i < log->seg_count; i++) {
     struct segment *s = log->segs[i];
     if (s->max_timestamp < ts || s->next_offset <= log->log_start) continue;
-    rc = seg_find_timestamp(s, ts, offset, timestamp);
+    rc = seg_find_timestamp(s, ts, PLOG_INFLATE_MAX, offset, timestamp);
     if (rc != -ENOENT) break;
   }
   if (rc == 0 && *offset < log->log_start) *offset = log->log_start;
+  pthread_mutex_unlock(&log->mu);
+  return rc;
+}
+
+int plog_find_max_timestamp(struct plog *log, int64_t *offset, int64_t *timestamp) {
+  int rc = 0;
+  *offset = *timestamp = -1;
+  pthread_mutex_lock(&log->mu);
+  /* the first segment holding the largest timestamp (segments keep theirs: no scan) */
+  struct segment *best = NULL;
+  for (size_t i = 0; i < log->seg_count; i++)
+    if (log->segs[i]->max_timestamp >= 0 &&
+        (best == NULL || log->segs[i]->max_timestamp > best->max_timestamp))
+      best = log->segs[i];
+  if (best != NULL) rc = seg_find_max_timestamp(best, PLOG_INFLATE_MAX, offset, timestamp);
+  if (rc == -ENOENT) {
+    *offset = *timestamp = -1;
+    rc = 0;
+  }
   pthread_mutex_unlock(&log->mu);
   return rc;
 }
@@ -640,6 +891,7 @@ int plog_find_offset_by_timestamp(struct plog *log, int64_t ts, int64_t *offset,
 
 int plog_truncate(struct plog *log, int64_t offset) {
   int rc = 0;
+  bool full = false;
   pthread_mutex_lock(&log->mu);
   if (offset >= log->log_end) goto out;
   if (offset < 0) {
@@ -660,6 +912,7 @@ int plog_truncate(struct plog *log, int64_t offset) {
     int r = plog_seg_push(log, s);
     PLOG_ASSERT(r == 0); /* the array had room */
     log->log_start = offset;
+    full = true;
   } else {
     while (log->seg_count > 1 && log->segs[log->seg_count - 1]->base_offset >= offset) {
       rc = plog_seg_delete(log, log->seg_count - 1);
@@ -677,6 +930,21 @@ done:
   if (log->recovery_point > log->log_end) log->recovery_point = log->log_end;
   if (log->high_watermark > log->log_end) log->high_watermark = log->log_end;
   log->dir_dirty = true;
+  {
+    /* the producers as of the new end: reloaded from a snapshot at or below it and the batches
+     * after it (Kafka's truncateAndReload); nothing at all after a full truncation */
+    int r;
+    if (full) {
+      pstate_clear(log->ps, offset);
+      r = pstate_delete_snapshots_above(log->ps, -1);
+      epoch_cache_clear(log->epochs); /* Kafka's truncateFullyAndStartAt clears the cache */
+    } else {
+      r = plog_producers_reload(log);
+      epoch_cache_truncate_from_end(log->epochs, log->log_end);
+    }
+    if (r == 0) r = epoch_cache_flush(log->epochs);
+    if (r != 0 && rc == 0) rc = r;
+  }
   plog_check(log);
 out:
   pthread_mutex_unlock(&log->mu);
@@ -688,8 +956,12 @@ int plog_advance_log_start(struct plog *log, int64_t offset) {
   pthread_mutex_lock(&log->mu);
   if (offset > log->high_watermark || offset < 0)
     rc = -ERANGE;
-  else if (offset > log->log_start)
+  else if (offset > log->log_start) {
     log->log_start = offset;
+    pstate_log_start_advanced(log->ps, offset);
+    epoch_cache_truncate_from_start(log->epochs, offset);
+    rc = epoch_cache_flush(log->epochs);
+  }
   pthread_mutex_unlock(&log->mu);
   return rc;
 }
@@ -698,6 +970,8 @@ int plog_retention_run(struct plog *log, int64_t now_ms, size_t *deleted) {
   int rc = 0;
   size_t n = 0;
   pthread_mutex_lock(&log->mu);
+  if (now_ms > log->now_ms) log->now_ms = now_ms;
+  int64_t old_start = log->log_start;
   /* only segments the high watermark has passed (Kafka's deletableSegments) */
 #define DELETABLE() (log->seg_count > 1 && log->segs[1]->base_offset <= log->high_watermark)
   if (log->cfg.retention_ms >= 0) {
@@ -723,6 +997,17 @@ int plog_retention_run(struct plog *log, int64_t now_ms, size_t *deleted) {
   }
 #undef DELETABLE
   if (log->log_start < log->segs[0]->base_offset) log->log_start = log->segs[0]->base_offset;
+  if (log->log_start > old_start) {
+    pstate_log_start_advanced(log->ps, log->log_start);
+    epoch_cache_truncate_from_start(log->epochs, log->log_start);
+    int r = epoch_cache_flush(log->epochs);
+    if (rc == 0) rc = r;
+  }
+  if (n > 0) {
+    /* snapshots below the oldest segment describe batches that are gone */
+    int r = pstate_delete_snapshots_below(log->ps, log->segs[0]->base_offset);
+    if (rc == 0) rc = r;
+  }
   plog_check(log);
   pthread_mutex_unlock(&log->mu);
   if (deleted != NULL) *deleted = n;
@@ -762,3 +1047,35 @@ void plog_set_high_watermark(struct plog *log, int64_t offset) {
 }
 
 const char *plog_dir(struct plog *log) { return log->dir; }
+
+/* ---- producer state ---- */
+
+int plog_producer_expire(struct plog *log, int64_t now_ms, size_t *expired) {
+  pthread_mutex_lock(&log->mu);
+  if (now_ms > log->now_ms) log->now_ms = now_ms;
+  size_t n = pstate_expire(log->ps, now_ms);
+  pthread_mutex_unlock(&log->mu);
+  if (expired != NULL) *expired = n;
+  return 0;
+}
+
+const struct pstate *plog_producer_state(struct plog *log) { return log->ps; }
+
+/* ---- leader epochs ---- */
+
+int plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *out_epoch,
+                              int64_t *out_end_offset) {
+  pthread_mutex_lock(&log->mu);
+  epoch_cache_end_offset_for(log->epochs, epoch, log->log_end, out_epoch, out_end_offset);
+  pthread_mutex_unlock(&log->mu);
+  return 0;
+}
+
+PLOG_GET(int32_t, plog_latest_epoch, epoch_cache_latest_epoch(log->epochs))
+
+int plog_epoch_for_offset(struct plog *log, int64_t offset, int32_t *epoch) {
+  pthread_mutex_lock(&log->mu);
+  *epoch = epoch_cache_epoch_for_offset(log->epochs, offset);
+  pthread_mutex_unlock(&log->mu);
+  return 0;
+}

@@ -7,6 +7,8 @@
  *  -ERANGE    an offset outside [log start, log end]             -> OFFSET_OUT_OF_RANGE
  *  -EINVAL    misuse (a replica batch below the log end ...)     -> the caller's bug / INVALID_*
  *  -ENOENT    plog_find_offset_by_timestamp found nothing        -> offset -1
+ *  -EPROTO    a producer's batch breaks its sequence, epoch or   -> info->producer_result
+ *             transaction rules (nothing appended)                  (pstate_result_kafka_error)
  *  anything else (-ENOSPC, -EIO, -EROFS ...) is a disk error      -> KAFKA_STORAGE_ERROR
  * plog_is_disk_error() tells the last group apart.
  *
@@ -23,6 +25,7 @@
 #include <stdint.h>
 
 #include "io.h"
+#include "producer_state.h"
 
 struct plog;
 struct segment;
@@ -31,15 +34,16 @@ struct storage_flusher;
 #define PLOG_NEVER INT64_MAX /* flush.messages / flush.ms: never */
 
 struct plog_config {
-  uint64_t segment_bytes;        /* segment.bytes, 1 GiB */
-  int64_t segment_ms;            /* segment.ms, 7 days */
-  uint64_t index_size_max;       /* segment.index.bytes, 10 MiB */
-  uint32_t index_interval_bytes; /* index.interval.bytes, 4096 */
-  int64_t flush_messages;        /* flush.messages; Quire's default 1; PLOG_NEVER */
-  int64_t flush_ms;              /* flush.ms; PLOG_NEVER */
-  int64_t retention_ms;          /* retention.ms, 7 days; -1 unlimited */
-  int64_t retention_bytes;       /* retention.bytes, -1 unlimited */
-  uint32_t max_message_bytes;    /* max.message.bytes, 1048588 (per batch) */
+  uint64_t segment_bytes;            /* segment.bytes, 1 GiB */
+  int64_t segment_ms;                /* segment.ms, 7 days */
+  uint64_t index_size_max;           /* segment.index.bytes, 10 MiB */
+  uint32_t index_interval_bytes;     /* index.interval.bytes, 4096 */
+  int64_t flush_messages;            /* flush.messages; Quire's default 1; PLOG_NEVER */
+  int64_t flush_ms;                  /* flush.ms; PLOG_NEVER */
+  int64_t retention_ms;              /* retention.ms, 7 days; -1 unlimited */
+  int64_t retention_bytes;           /* retention.bytes, -1 unlimited */
+  uint32_t max_message_bytes;        /* max.message.bytes, 1048588 (per batch) */
+  int64_t producer_id_expiration_ms; /* producer.id.expiration.ms, 86400000 (1 day) */
 };
 
 /* Kafka 4.3's defaults with Quire's flush policy (every append, grouped). */
@@ -74,16 +78,29 @@ struct plog_append_info {
   int64_t last_offset; /* last offset of the last batch */
   int64_t log_end;     /* after the append */
   int64_t durable_end; /* plog_durable_end() right after the append */
+  /* A producer's retry of one of its last 5 batches (return 0): nothing was appended;
+   * base/last_offset are the original batch's, duplicate_timestamp its maxTimestamp (Kafka
+   * answers the retry with those and error NONE). */
+  bool duplicate;
+  int64_t duplicate_timestamp;
+  /* Why the producer state refused the batch when plog_append returns -EPROTO; else PSTATE_OK. */
+  enum pstate_result producer_result;
 };
 
 /* Leader append: data holds one or more whole batches (a Produce request's records). Each is
  * validated (header, CRC), then its baseOffset rewritten in place to the next offset and, when
  * leader_epoch >= 0, its partitionLeaderEpoch; then all are written as one unit. now_ms is the
- * broker's clock (segment.ms). Rolls first when the unit does not fit the active segment. */
+ * broker's clock (segment.ms). Rolls first when the unit does not fit the active segment.
+ * Producer state (producer_state.h), as Kafka's AppendOrigin.CLIENT: a data batch with a
+ * producer id must come alone (-EINVAL otherwise; Kafka refuses any Produce v3+ partition data
+ * of more than one batch with INVALID_RECORD before this) and passes pstate_check first: a
+ * duplicate returns 0 with info->duplicate, a refusal -EPROTO with info->producer_result.
+ * Control batches (transaction markers, from the broker's WriteTxnMarkers after its
+ * pstate_check_marker) end their producer's transaction. */
 int plog_append(struct plog *log, uint8_t *data, size_t size, int32_t leader_epoch, int64_t now_ms,
                 struct plog_append_info *info);
 /* Follower append: batches keep their offsets, which must start at or after the log end and
- * increase. */
+ * increase. The producer state follows them without checks (AppendOrigin.REPLICATION). */
 int plog_append_replica(struct plog *log, uint8_t *data, size_t size, int64_t now_ms,
                         struct plog_append_info *info);
 
@@ -105,10 +122,15 @@ int plog_read(struct plog *log, int64_t offset, uint64_t max_bytes, int64_t max_
 void plog_read_release(struct plog_read_result *r);
 
 /* ListOffsets by timestamp: the first record with timestamp >= ts, at or after the log start.
- * Exact for uncompressed batches; for compressed ones, the batch's base offset and
- * maxTimestamp. -ENOENT when there is none. */
+ * Compressed records are inflated to find it (capped at 32 MiB inflated; past that the batch's
+ * base offset and maxTimestamp answer). -ENOENT when there is none. */
 int plog_find_offset_by_timestamp(struct plog *log, int64_t ts, int64_t *offset,
                                   int64_t *timestamp);
+/* ListOffsets MAX_TIMESTAMP (-3, KIP-734), as Kafka 3.8+/4.x answers it: the first record
+ * holding the log's largest timestamp, in the first segment and batch that hold it (inflated
+ * if needed, capped as above). Like Kafka, every segment counts, even below the log start.
+ * (-1, -1) when the log has no record with a timestamp >= 0 (empty). Never -ENOENT. */
+int plog_find_max_timestamp(struct plog *log, int64_t *offset, int64_t *timestamp);
 
 /* Follower truncation: removes every batch whose last offset >= offset (a batch containing
  * offset goes whole, as in Kafka). No-op at or past the log end. */
@@ -138,9 +160,39 @@ uint64_t plog_size(struct plog *log); /* bytes of every segment's .log */
 int plog_failed(struct plog *log);
 static inline bool plog_is_disk_error(int rc) {
   return rc < 0 && rc != -EINVAL && rc != -ERANGE && rc != -EBADMSG && rc != -EMSGSIZE &&
-         rc != -ENOENT;
+         rc != -ENOENT && rc != -EPROTO;
 }
 const char *plog_dir(struct plog *log);
+
+/* ---- leader epochs ----
+ * The log keeps its leader-epoch cache (epoch_cache.h) in the partition directory's
+ * leader-epoch-checkpoint: every appended batch's partitionLeaderEpoch starts its epoch at the
+ * batch (on the leader, the leader_epoch plog_append stamps), truncations cut it from the end,
+ * a log start that moves from the start. */
+
+/* OffsetsForLeaderEpoch (Kafka's endOffsetFor): *out_epoch is the largest epoch <= epoch and
+ * *out_end_offset where epoch ended: the log end for the latest epoch, else the start offset
+ * of the first later epoch. An epoch below the earliest entry gives (epoch, earliest start);
+ * -1, one above every entry, or an empty cache give (-1, -1) (UNDEFINED_EPOCH,
+ * UNDEFINED_EPOCH_OFFSET). */
+int plog_end_offset_for_epoch(struct plog *log, int32_t epoch, int32_t *out_epoch,
+                              int64_t *out_end_offset);
+/* The latest epoch in the cache, -1 when empty (ListOffsets' leader epoch for LATEST). */
+int32_t plog_latest_epoch(struct plog *log);
+/* The epoch of the entry covering offset, -1 before the first one. */
+int plog_epoch_for_offset(struct plog *log, int64_t offset, int32_t *epoch);
+
+/* ---- producer state ----
+ * The log keeps one producer state (producer_state.h): rebuilt at open from the latest snapshot
+ * at or below the log end plus the batches after it, snapshotted at every roll (named by the new
+ * segment's base offset) and at a clean close, reloaded at truncation. */
+
+/* Removes the producers idle for producer.id.expiration.ms (the broker's timer,
+ * producer.id.expiration.check.interval.ms, 10 min); *expired (may be NULL) how many. */
+int plog_producer_expire(struct plog *log, int64_t now_ms, size_t *expired);
+/* The state, read-only, for the owning thread (DescribeProducers, WriteTxnMarkers checks):
+ * valid until the next plog_* call that changes the log. */
+const struct pstate *plog_producer_state(struct plog *log);
 
 /* ---- the flusher (group commit), flusher.c ----
  * One thread serving many logs: appends mark a log due (flush.messages reached) or pending

@@ -387,13 +387,20 @@ int pstate_update_marker(struct pstate *ps, const struct pstate_marker *m, struc
   return ended;
 }
 
+/* now_ms - timestamp without overflow (a client's timestamp may be any int64). */
+static int64_t idle_ms(int64_t now_ms, int64_t timestamp) {
+  if (timestamp < 0 && now_ms > INT64_MAX + timestamp) return INT64_MAX;
+  if (timestamp > 0 && now_ms < INT64_MIN + timestamp) return INT64_MIN;
+  return now_ms - timestamp;
+}
+
 size_t pstate_expire(struct pstate *ps, int64_t now_ms) {
   size_t n = 0;
   /* after a removal the slot is looked at again: the shift may have moved an entry into it */
   for (size_t i = 0; i < ps->t.cap;) {
     const struct pstate_entry *e = &ps->t.slots[i];
     if (e->producer_id >= 0 && e->txn_first_offset < 0 &&
-        now_ms - e->last_timestamp >= ps->expiration_ms) {
+        idle_ms(now_ms, e->last_timestamp) >= ps->expiration_ms) {
       pt_remove_at(&ps->t, i);
       n++;
     } else {
@@ -440,28 +447,39 @@ static int read_marker(const struct record_batch *b, struct pstate_marker *m) {
   return 1;
 }
 
+int pstate_apply_batch(struct pstate *ps, const struct record_batch *b, struct pstate_undo *undo,
+                       bool *recorded) {
+  int rc = 0;
+  *recorded = false;
+  if (!rb_has_producer_id(b)) return 0;
+  if (rb_is_control(b)) {
+    struct pstate_marker m;
+    if (b->records == NULL) return -EINVAL; /* a header alone: the caller's bug */
+    rc = read_marker(b, &m);
+    if (rc <= 0) return rc; /* 0: no end-transaction marker, nothing to record */
+    rc = pstate_update_marker(ps, &m, undo, NULL);
+    if (rc >= 0) *recorded = true;
+  } else {
+    struct pstate_append a = {
+        b->producer_id,   b->producer_epoch,
+        b->base_sequence, pstate_seq_add(b->base_sequence, b->last_offset_delta),
+        b->base_offset,   rb_last_offset(b),
+        b->max_timestamp, rb_is_transactional(b)};
+    rc = pstate_update(ps, &a, undo);
+    if (rc == 0) *recorded = true;
+  }
+  return rc < 0 ? rc : 0;
+}
+
 int pstate_replay(struct pstate *ps, const uint8_t *data, size_t size) {
   for (size_t pos = 0; pos < size;) {
     struct record_batch b;
+    bool recorded;
     if (rb_parse_header(data + pos, size - pos, &b) != RB_OK) return -EBADMSG;
     pos += rb_size(&b);
     if (rb_last_offset(&b) < ps->map_end) continue;
-    if (rb_has_producer_id(&b)) {
-      int rc;
-      if (rb_is_control(&b)) {
-        struct pstate_marker m;
-        rc = read_marker(&b, &m);
-        if (rc > 0) rc = pstate_update_marker(ps, &m, NULL, NULL);
-      } else {
-        struct pstate_append a = {
-            b.producer_id,   b.producer_epoch,
-            b.base_sequence, pstate_seq_add(b.base_sequence, b.last_offset_delta),
-            b.base_offset,   rb_last_offset(&b),
-            b.max_timestamp, rb_is_transactional(&b)};
-        rc = pstate_update(ps, &a, NULL);
-      }
-      if (rc < 0) return rc;
-    }
+    int rc = pstate_apply_batch(ps, &b, NULL, &recorded);
+    if (rc < 0) return rc;
     ps->map_end = rb_last_offset(&b) + 1;
   }
   return 0;

@@ -166,6 +166,16 @@ int pstate_snapshot_path(const struct pstate *ps, int64_t offset, char *buf, siz
 
 /* ---- rebuilding from the log ---- */
 
+struct record_batch;
+
+/* Applies one stored batch with replication semantics (no checks): a producer's data batch
+ * updates its producer (only the header is read: b->records may be NULL), a control batch's
+ * end-transaction marker ends its transaction (b must hold the records; -EINVAL otherwise); a
+ * batch without a producer id changes nothing. *recorded tells whether undo (may be NULL) was
+ * filled. The map end is the caller's. -EBADMSG for an unreadable marker, -ENOMEM. */
+int pstate_apply_batch(struct pstate *ps, const struct record_batch *b, struct pstate_undo *undo,
+                       bool *recorded);
+
 /* Replays whole batches (one or more, in offset order, as stored) into the state with
  * replication semantics: batches whose last offset < the map end are skipped; producer batches
  * update their producer, control batches end transactions; the map end follows the last batch.

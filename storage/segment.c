@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compression.h"
 #include "record_batch.h"
 
 #define SEG_ASSERT(cond)                                                           \
@@ -169,6 +170,12 @@ int seg_open(struct storage_io *io, const char *dir, int64_t base_offset,
   *indexes_missing = missing;
   *out = s;
   return 0;
+}
+
+int seg_read(struct segment *s, uint64_t position, void *buf, size_t size) {
+  if (position > s->size || size > s->size - position) return -EBADMSG;
+  int rc = sio_pread_full(s->io, s->log_fd, buf, size, position);
+  return rc == -ENODATA ? -EBADMSG : rc;
 }
 
 int seg_read_batch(struct segment *s, uint64_t position, struct seg_batch *b) {
@@ -464,7 +471,71 @@ int seg_find_position(struct segment *s, int64_t offset, uint64_t *position) {
   return 0;
 }
 
-int seg_find_timestamp(struct segment *s, int64_t ts, int64_t *offset, int64_t *timestamp) {
+int seg_batch_find_record(struct segment *s, const struct seg_batch *b, int64_t ts,
+                          size_t inflate_max, int64_t *offset, int64_t *timestamp) {
+  uint8_t *buf = malloc(b->size ? b->size : 1), *inflated = NULL;
+  struct record_batch rb;
+  struct rb_record_iter it;
+  if (buf == NULL) return -ENOMEM;
+  int rc = seg_read(s, b->position, buf, b->size);
+  if (rc == 0 && rb_parse_header(buf, b->size, &rb) != RB_OK) rc = -EBADMSG;
+  if (rc == 0 && rb_compression(&rb) == RB_COMPRESSION_NONE) {
+    rb_records_begin(&it, &rb);
+  } else if (rc == 0) {
+    /* inflate into a buffer grown by doubling, from 4x the compressed size, up to the cap */
+    size_t cap = rb.records_size < 16384 ? 65536 : rb.records_size * 4, n = 0;
+    for (;;) {
+      if (cap > inflate_max) cap = inflate_max;
+      uint8_t *grown = realloc(inflated, cap ? cap : 1);
+      if (grown == NULL) {
+        rc = -ENOMEM;
+        break;
+      }
+      inflated = grown;
+      int v = rb_decompress(rb_compression(&rb), rb.records, rb.records_size, inflated, cap, &n);
+      if (v == RB_OK) break;
+      if (v != RB_ELIMIT || cap >= inflate_max) {
+        rc = v == RB_ELIMIT ? -EMSGSIZE : -EBADMSG;
+        break;
+      }
+      cap *= 2;
+    }
+    if (rc == 0) rb_records_begin_inflated(&it, &rb, inflated, n);
+  }
+  if (rc == 0) {
+    struct rb_record r;
+    int v;
+    rc = -ENOENT;
+    while ((v = rb_records_next(&it, &r)) == RB_OK) {
+      if (r.timestamp >= ts) {
+        *offset = r.offset;
+        *timestamp = r.timestamp;
+        rc = 0;
+        break;
+      }
+    }
+    if (rc == -ENOENT && v != RB_END) rc = -EBADMSG;
+  }
+  free(buf);
+  free(inflated);
+  return rc;
+}
+
+/* The exact record of batch b at or after ts, or the batch itself when its records cannot be
+ * looked at (too large inflated, undecodable, no memory); disk errors come back. */
+static int seg_batch_answer(struct segment *s, const struct seg_batch *b, int64_t ts,
+                            size_t inflate_max, int64_t *offset, int64_t *timestamp) {
+  int rc = seg_batch_find_record(s, b, ts, inflate_max, offset, timestamp);
+  if (rc == -ENOENT || rc == -EMSGSIZE || rc == -EBADMSG || rc == -ENOMEM) {
+    *offset = b->base_offset;
+    *timestamp = b->max_timestamp;
+    rc = 0;
+  }
+  return rc;
+}
+
+int seg_find_timestamp(struct segment *s, int64_t ts, size_t inflate_max, int64_t *offset,
+                       int64_t *timestamp) {
   /* largest time entry with timestamp <= ts gives a starting offset (Kafka's lookup) */
   int64_t from = s->base_offset;
   size_t lo = 0, hi = s->time_count;
@@ -479,41 +550,31 @@ int seg_find_timestamp(struct segment *s, int64_t ts, int64_t *offset, int64_t *
   uint64_t pos;
   int rc = seg_find_position(s, from, &pos);
   if (rc != 0) return rc;
-  uint8_t *buf = NULL;
-  rc = -ENOENT;
   while (pos < s->size) {
     struct seg_batch b;
-    int err = seg_read_batch(s, pos, &b);
-    if (err != 0) {
-      rc = err;
-      break;
-    }
-    if (b.max_timestamp >= ts) {
-      *offset = b.base_offset;
-      *timestamp = b.max_timestamp;
-      rc = 0;
-      /* uncompressed: the exact record; compressed: the batch (see plog.h) */
-      buf = malloc(b.size);
-      if (buf == NULL) break;
-      struct record_batch rb;
-      struct rb_record_iter it;
-      struct rb_record r;
-      if (sio_pread_full(s->io, s->log_fd, buf, b.size, pos) == 0 &&
-          rb_parse_header(buf, b.size, &rb) == RB_OK && rb_records_begin(&it, &rb) == RB_OK) {
-        while (rb_records_next(&it, &r) == RB_OK) {
-          if (r.timestamp >= ts) {
-            *offset = r.offset;
-            *timestamp = r.timestamp;
-            break;
-          }
-        }
-      }
-      break;
-    }
+    rc = seg_read_batch(s, pos, &b);
+    if (rc != 0) return rc;
+    if (b.max_timestamp >= ts) return seg_batch_answer(s, &b, ts, inflate_max, offset, timestamp);
     pos += b.size;
   }
-  free(buf);
-  return rc;
+  return -ENOENT;
+}
+
+int seg_find_max_timestamp(struct segment *s, size_t inflate_max, int64_t *offset,
+                           int64_t *timestamp) {
+  if (s->max_timestamp < 0) return -ENOENT;
+  uint64_t pos;
+  int rc = seg_find_position(s, s->offset_of_max_timestamp, &pos);
+  if (rc != 0) return rc;
+  while (pos < s->size) {
+    struct seg_batch b;
+    rc = seg_read_batch(s, pos, &b);
+    if (rc != 0) return rc;
+    if (b.max_timestamp == s->max_timestamp)
+      return seg_batch_answer(s, &b, b.max_timestamp, inflate_max, offset, timestamp);
+    pos += b.size;
+  }
+  return -ENOENT;
 }
 
 int seg_truncate(struct segment *s, int64_t offset) {

@@ -90,12 +90,28 @@ int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct
 /* Whether the indexes have room for one more entry each. */
 bool seg_index_full(const struct segment *s);
 
+/* Reads size bytes at position of the valid part of .log ([0, s->size)); -EBADMSG past it. */
+int seg_read(struct segment *s, uint64_t position, void *buf, size_t size);
 /* Reads the header of the batch at position (which must be < size). */
 int seg_read_batch(struct segment *s, uint64_t position, struct seg_batch *b);
 /* Position of the first batch whose last offset >= offset; size when there is none. */
 int seg_find_position(struct segment *s, int64_t offset, uint64_t *position);
-/* The first record with timestamp >= ts: its offset and timestamp; -ENOENT when none. */
-int seg_find_timestamp(struct segment *s, int64_t ts, int64_t *offset, int64_t *timestamp);
+/* The first record of batch b whose timestamp >= ts: its offset and timestamp. The batch is read
+ * whole; compressed records are inflated (protocol/compression.h) into at most inflate_max
+ * bytes. -ENOENT when no record qualifies, -EMSGSIZE when the records inflate past
+ * inflate_max, -EBADMSG when they do not decode. */
+int seg_batch_find_record(struct segment *s, const struct seg_batch *b, int64_t ts,
+                          size_t inflate_max, int64_t *offset, int64_t *timestamp);
+/* The first record with timestamp >= ts: its offset and timestamp; -ENOENT when none. A batch
+ * whose records cannot be inflated within inflate_max answers with its base offset and
+ * maxTimestamp. */
+int seg_find_timestamp(struct segment *s, int64_t ts, size_t inflate_max, int64_t *offset,
+                       int64_t *timestamp);
+/* The first record holding the segment's largest timestamp (Kafka's offsetOfMaxTimestamp of the
+ * first batch whose maxTimestamp is it): its offset and timestamp; -ENOENT when the segment has
+ * no timestamp >= 0. Fallback as seg_find_timestamp's. */
+int seg_find_max_timestamp(struct segment *s, size_t inflate_max, int64_t *offset,
+                           int64_t *timestamp);
 
 /* Removes every batch whose last offset >= offset (a batch containing offset goes whole). */
 int seg_truncate(struct segment *s, int64_t offset);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compression.h"
 #include "crc32c.h"
 #include "record_batch.h"
 
@@ -54,7 +55,13 @@ struct test_batch test_batch_plain(int count, int64_t ts0, int64_t ts_step, size
 
 size_t test_batch_build(uint8_t *buf, const struct test_batch *t) {
   int count = t->control ? 1 : t->count;
-  int16_t attrs = 0;
+  int16_t attrs = (int16_t)t->compression;
+  int64_t max_ts = t->ts0 + (count - 1) * t->ts_step;
+  if (t->timestamps != NULL) {
+    max_ts = t->timestamps[0];
+    for (int i = 1; i < count; i++)
+      if (t->timestamps[i] > max_ts) max_ts = t->timestamps[i];
+  }
   if (t->transactional || t->control) attrs |= RB_ATTR_TRANSACTIONAL;
   if (t->control) attrs |= RB_ATTR_CONTROL;
   uint8_t *p = buf + RB_HEADER_SIZE;
@@ -63,7 +70,8 @@ size_t test_batch_build(uint8_t *buf, const struct test_batch *t) {
     ck_assert_uint_le(t->value_size, sizeof(body) - 64);
     size_t n = 0;
     body[n++] = 0; /* attributes */
-    n += put_varlong(body + n, (int64_t)i * t->ts_step);
+    n += put_varlong(body + n,
+                     t->timestamps != NULL ? t->timestamps[i] - t->ts0 : (int64_t)i * t->ts_step);
     n += put_varlong(body + n, i);
     if (t->control) {
       n += put_varlong(body + n, 4); /* key: version 0, type */
@@ -89,6 +97,15 @@ size_t test_batch_build(uint8_t *buf, const struct test_batch *t) {
     p += n;
   }
   size_t size = (size_t)(p - buf);
+  if (t->compression != 0) {
+    size_t raw = size - RB_HEADER_SIZE, bound = rb_compress_bound(t->compression, raw), out = 0;
+    uint8_t *z = malloc(bound);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_int_eq(rb_compress(t->compression, buf + RB_HEADER_SIZE, raw, z, bound, &out), RB_OK);
+    memcpy(buf + RB_HEADER_SIZE, z, out);
+    free(z);
+    size = RB_HEADER_SIZE + out;
+  }
   memset(buf, 0, RB_HEADER_SIZE);
   put_be(buf + RB_BASE_OFFSET_OFFSET, (uint64_t)t->base_offset, 8);
   put_be(buf + RB_LENGTH_OFFSET, size - RB_LOG_OVERHEAD, 4);
@@ -97,7 +114,7 @@ size_t test_batch_build(uint8_t *buf, const struct test_batch *t) {
   put_be(buf + RB_ATTRIBUTES_OFFSET, (uint64_t)attrs, 2);
   put_be(buf + RB_LAST_OFFSET_DELTA_OFFSET, (uint64_t)(count - 1), 4);
   put_be(buf + RB_BASE_TIMESTAMP_OFFSET, (uint64_t)t->ts0, 8);
-  put_be(buf + RB_MAX_TIMESTAMP_OFFSET, (uint64_t)(t->ts0 + (count - 1) * t->ts_step), 8);
+  put_be(buf + RB_MAX_TIMESTAMP_OFFSET, (uint64_t)max_ts, 8);
   put_be(buf + RB_PRODUCER_ID_OFFSET, (uint64_t)t->producer_id, 8);
   put_be(buf + RB_PRODUCER_EPOCH_OFFSET, (uint64_t)t->producer_epoch, 2);
   put_be(buf + RB_BASE_SEQUENCE_OFFSET, (uint64_t)t->base_sequence, 4);

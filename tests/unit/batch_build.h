@@ -31,13 +31,16 @@ struct test_batch {
   bool control;
   int16_t control_type;
   int32_t coordinator_epoch;
+  const int64_t *timestamps; /* non-NULL: record i's timestamp (overrides ts0 + i * ts_step) */
+  int compression;           /* enum rb_compression: the records section compressed with it */
 };
 
 /* A plain batch at offset 0: no producer, leader epoch -1, count records from ts0 by ts_step, each
  * with a value_size-byte filler value. */
 struct test_batch test_batch_plain(int count, int64_t ts0, int64_t ts_step, size_t value_size);
 
-/* Writes the batch t describes to buf (which must hold it), CRC included; returns its size. */
+/* Writes the batch t describes to buf (which must hold it, uncompressed), CRC included; returns
+ * its size. */
 size_t test_batch_build(uint8_t *buf, const struct test_batch *t);
 
 #endif

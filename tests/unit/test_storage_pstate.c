@@ -522,6 +522,60 @@ START_TEST(idle_producers_expire) {
 }
 END_TEST
 
+START_TEST(expiry_takes_any_client_timestamp) {
+  /* client clocks can say anything: the idle time saturates instead of overflowing */
+  struct pstate *ps = new_state();
+  int64_t next = 0;
+  ck_assert_int_eq(append(ps, &next, 1, 0, 0, 1, false, INT64_MIN), PSTATE_OK);
+  ck_assert_int_eq(append(ps, &next, 2, 0, 0, 1, false, INT64_MAX), PSTATE_OK);
+  ck_assert_int_eq(append(ps, &next, 3, 0, 0, 1, false, -1), PSTATE_OK);
+  ck_assert_int_eq(pstate_expire(ps, INT64_MIN + 5), 0);
+  ck_assert_int_eq(pstate_expire(ps, 1000), 1); /* 1: its age saturates at INT64_MAX */
+  ck_assert_ptr_null(pstate_get(ps, 1));
+  ck_assert_int_eq(pstate_expire(ps, INT64_MAX), 1); /* 3: INT64_MAX - -1 saturates too */
+  ck_assert_ptr_null(pstate_get(ps, 3));
+  ck_assert_ptr_nonnull(pstate_get(ps, 2));
+  pstate_free(ps);
+}
+END_TEST
+
+START_TEST(apply_batch_records_data_and_markers_with_undo) {
+  struct pstate *ps = new_state();
+  uint8_t buf[1024];
+  struct record_batch b;
+  struct pstate_undo undo[3];
+  bool recorded;
+  size_t n = make_batch(buf, 10, 3, 50, 2, 7, true, -1, 0, 100);
+  ck_assert_int_eq(rb_parse_header(buf, n, &b), RB_OK);
+  ck_assert_int_eq(pstate_apply_batch(ps, &b, &undo[0], &recorded), 0);
+  ck_assert(recorded);
+  ck_assert_int_eq(pstate_first_unstable_offset(ps), 10);
+  /* a header alone is enough for a data batch, not for a marker */
+  n = make_batch(buf, 13, 1, 50, 2, 10, true, -1, 0, 100);
+  ck_assert_int_eq(rb_parse_header(buf, RB_HEADER_SIZE, &b), RB_ETRUNCATED);
+  ck_assert_int_eq(pstate_apply_batch(ps, &b, &undo[1], &recorded), 0);
+  ck_assert(recorded);
+  n = make_batch(buf, 14, 1, 50, 2, -1, true, 1, 9, 100);
+  ck_assert_int_eq(rb_parse_header(buf, RB_HEADER_SIZE, &b), RB_ETRUNCATED);
+  ck_assert_int_eq(pstate_apply_batch(ps, &b, &undo[2], &recorded), -EINVAL);
+  ck_assert_int_eq(rb_parse_header(buf, n, &b), RB_OK);
+  ck_assert_int_eq(pstate_apply_batch(ps, &b, &undo[2], &recorded), 0);
+  ck_assert(recorded);
+  ck_assert_int_eq(pstate_first_unstable_offset(ps), -1);
+  ck_assert_int_eq(pstate_get(ps, 50)->coordinator_epoch, 9);
+  /* no producer id: nothing recorded */
+  n = make_batch(buf, 15, 1, -1, -1, -1, false, -1, 0, 100);
+  ck_assert_int_eq(rb_parse_header(buf, n, &b), RB_OK);
+  ck_assert_int_eq(pstate_apply_batch(ps, &b, NULL, &recorded), 0);
+  ck_assert(!recorded);
+  /* undone newest first: the producer is gone again */
+  for (int i = 2; i >= 0; i--) pstate_undo(ps, &undo[i]);
+  ck_assert_ptr_null(pstate_get(ps, 50));
+  ck_assert_int_eq(pstate_count(ps), 0);
+  pstate_free(ps);
+}
+END_TEST
+
 static Suite *pstate_suite(void) {
   Suite *s = suite_create("pstate");
   TCase *tc = tcase_create("core");
@@ -539,6 +593,8 @@ static Suite *pstate_suite(void) {
   tcase_add_test(tc, load_picks_the_latest_at_or_below_and_deletes_ranges);
   tcase_add_test(tc, replay_of_the_log_equals_the_incremental_state);
   tcase_add_test(tc, idle_producers_expire);
+  tcase_add_test(tc, expiry_takes_any_client_timestamp);
+  tcase_add_test(tc, apply_batch_records_data_and_markers_with_undo);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -28,6 +28,10 @@ void partitions_config_for(void *broker, const char *topic, struct plog_config *
   topic_config_settings(b->cfg, ov, ov != NULL ? (int)n : 0, &settings);
   free(ov);
   *out = settings.plog;
+  int64_t expiration_ms;
+  if (config_get_int64(b->cfg, "producer.id.expiration.ms", &expiration_ms) == 0 &&
+      expiration_ms >= 1)
+    out->producer_id_expiration_ms = expiration_ms;
 }
 
 static bool hosted_here(const struct broker *b, const struct image_partition *p) {
@@ -127,6 +131,20 @@ void partitions_apply_change(struct broker *b, const struct image_change *change
       int32_t partition;
       logdir_at(b->logs, i, &topic, &partition, &dir);
       if (strcmp(topic, change->topic) == 0) log_delete(b, change->topic, partition);
+    }
+  } else if (change->kind == IMAGE_CHANGE_CONFIG && change->topic[0] != '\0') {
+    /* a topic override changed: its partitions take the new settings now */
+    struct plog_config cfg;
+    partitions_config_for(b, change->topic, &cfg);
+    for (size_t i = 0; i < logdir_count(b->logs); i++) {
+      const char *topic, *dir;
+      int32_t partition;
+      struct plog *log = logdir_at(b->logs, i, &topic, &partition, &dir);
+      if (strcmp(topic, change->topic) != 0) continue;
+      int rc = plog_set_config(log, &cfg);
+      if (rc != 0)
+        log_error("storage", "%s-%d keeps its settings: %s", topic, partition, strerror(-rc));
+      plog_set_high_watermark(log, plog_durable_end(log)); /* flushing may have been turned off */
     }
   } else if (change->kind == IMAGE_CHANGE_PARTITION) {
     const struct image_topic *t = image_topic_by_id(&b->image, &change->topic_id);

@@ -147,6 +147,14 @@ void flusher_unregister(struct storage_flusher *f, struct plog *log) {
   pthread_mutex_unlock(&f->mu);
 }
 
+void flusher_set_flush_ms(struct storage_flusher *f, struct plog *log, int64_t flush_ms) {
+  pthread_mutex_lock(&f->mu);
+  struct flusher_entry *e = entry_find(f, log);
+  if (e != NULL) e->flush_ms = flush_ms;
+  pthread_cond_signal(&f->wake); /* a shorter flush.ms may be due already */
+  pthread_mutex_unlock(&f->mu);
+}
+
 void flusher_note_append(struct storage_flusher *f, struct plog *log, bool due) {
   pthread_mutex_lock(&f->mu);
   struct flusher_entry *e = entry_find(f, log);

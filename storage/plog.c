@@ -405,6 +405,25 @@ static int plog_producers_reload(struct plog *log) {
   return rc;
 }
 
+static bool plog_config_valid(const struct plog_config *c) {
+  return c->segment_bytes > 0 && c->segment_bytes <= INT32_MAX &&
+         c->index_size_max >= SEG_TIME_ENTRY_SIZE && c->producer_id_expiration_ms >= 1;
+}
+
+int plog_set_config(struct plog *log, const struct plog_config *c) {
+  if (!plog_config_valid(c)) return -EINVAL;
+  pthread_mutex_lock(&log->mu);
+  /* the producer expiration stays what the state was created with (a broker setting) */
+  int64_t expiration_ms = log->cfg.producer_id_expiration_ms;
+  log->cfg = *c;
+  log->cfg.producer_id_expiration_ms = expiration_ms;
+  log->seg_cfg.index_size_max = c->index_size_max; /* for segments created from now on */
+  log->seg_cfg.index_interval_bytes = c->index_interval_bytes;
+  pthread_mutex_unlock(&log->mu);
+  if (log->flusher != NULL) flusher_set_flush_ms(log->flusher, log, c->flush_ms);
+  return 0;
+}
+
 int plog_open(const struct plog_open_args *a, struct plog **out) {
   struct plog *log = calloc(1, sizeof(*log));
   if (log == NULL) return -ENOMEM;
@@ -424,10 +443,7 @@ int plog_open(const struct plog_open_args *a, struct plog **out) {
   if (rc == 0) rc = pstate_create(log->io, log->dir, a->config.producer_id_expiration_ms, &log->ps);
   bool epochs_rebuild = false;
   int64_t scan_from = INT64_MAX;
-  if (rc == 0 && (a->config.segment_bytes == 0 || a->config.segment_bytes > INT32_MAX ||
-                  a->config.index_size_max < SEG_TIME_ENTRY_SIZE || a->log_start_offset < 0 ||
-                  a->config.producer_id_expiration_ms < 1))
-    rc = -EINVAL;
+  if (rc == 0 && (!plog_config_valid(&a->config) || a->log_start_offset < 0)) rc = -EINVAL;
   if (rc == 0) rc = plog_mkdir(log);
   if (rc == 0) rc = epoch_cache_open(log->io, log->dir, &log->epochs, &epochs_rebuild);
   if (rc == 0) rc = plog_recover(log, a, &scan_from);

@@ -68,6 +68,10 @@ struct plog_open_args {
 
 /* Opens or creates the log and recovers it (plog.c "Recovery"). */
 int plog_open(const struct plog_open_args *args, struct plog **out);
+/* A topic config changed: the new settings apply from now on (segment sizes and index bounds to
+ * segments created from now on; retention at the next run; flushing at once). -EINVAL for
+ * settings plog_open would refuse. */
+int plog_set_config(struct plog *log, const struct plog_config *config);
 /* Closes the log. clean: flush everything, trim the active segment's indexes; the return value
  * says whether that succeeded (the caller writes the clean-shutdown marker only if every log
  * closed cleanly). Frees the log in every case. */
@@ -205,6 +209,7 @@ void storage_flusher_stop(struct storage_flusher *f); /* after every log was clo
 void plog_flusher_run(struct plog *log);
 void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush_ms);
 void flusher_unregister(struct storage_flusher *f, struct plog *log);
+void flusher_set_flush_ms(struct storage_flusher *f, struct plog *log, int64_t flush_ms);
 void flusher_note_append(struct storage_flusher *f, struct plog *log, bool due);
 
 #endif

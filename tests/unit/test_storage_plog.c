@@ -453,6 +453,33 @@ START_TEST(flush_disabled_makes_appends_durable_at_once) {
 }
 END_TEST
 
+START_TEST(changed_settings_apply_to_the_open_log) {
+  struct plog_open_args a = small_args(storage_io_posix(), part_dir());
+  a.config.segment_bytes = 1 << 20;
+  struct plog *log = open_log(&a);
+  append_batches(log, 20);
+  ck_assert_uint_eq(plog_segment_count(log), 1);
+  struct plog_config c = a.config;
+  c.segment_bytes = 1; /* every append rolls from now on */
+  ck_assert_int_eq(plog_set_config(log, &c), 0);
+  append_batches(log, 3);
+  ck_assert_uint_eq(plog_segment_count(log), 4);
+  c.flush_messages = PLOG_NEVER; /* flushing off: the appended end is durable at once */
+  ck_assert_int_eq(plog_set_config(log, &c), 0);
+  ck_assert_int_eq(plog_durable_end(log), plog_log_end(log));
+  plog_set_high_watermark(log, plog_log_end(log));
+  c.retention_bytes = 0; /* every inactive segment goes at the next run */
+  ck_assert_int_eq(plog_set_config(log, &c), 0);
+  size_t deleted = 0;
+  ck_assert_int_eq(plog_retention_run(log, 2000, &deleted), 0);
+  ck_assert_uint_eq(deleted, 3);
+  ck_assert_uint_eq(plog_segment_count(log), 1);
+  c.segment_bytes = 0;
+  ck_assert_int_eq(plog_set_config(log, &c), -EINVAL);
+  plog_close(log, true);
+}
+END_TEST
+
 START_TEST(retention_deletes_exactly_the_expected_segments) {
   struct plog_open_args a = small_args(storage_io_posix(), part_dir());
   uint8_t one[4096];
@@ -752,6 +779,7 @@ static Suite *storage_suite(void) {
   tcase_add_test(tc, enospc_fails_appends_until_space_returns);
   tcase_add_test(tc, flush_disabled_makes_appends_durable_at_once);
   tcase_add_test(tc, retention_deletes_exactly_the_expected_segments);
+  tcase_add_test(tc, changed_settings_apply_to_the_open_log);
   tcase_add_test(tc, checkpoints_round_trip_and_marker);
   tcase_add_test(tc, power_loss_drops_unsynced_files_and_names);
   tcase_add_test(tc, recovery_scans_only_after_recovery_point_unless_clean);

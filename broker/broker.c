@@ -138,6 +138,7 @@ fail:
 void broker_storage_close(struct broker *b) {
   controller_destroy(b);
   partitions_timers_stop(b);
+  partitions_close_waiters(b);
   if (b->mlog != NULL) {
     snapshot_maybe(b, true);
     int rc = mlog_close(b->mlog, true);

@@ -23,6 +23,7 @@
 struct controller;
 struct durable_queue;
 struct logdir;
+struct partition_waiters;
 struct mlog;
 struct storage_flusher;
 struct storage_io;
@@ -39,6 +40,8 @@ struct broker {
   struct controller *controller;
   struct logdir *logs;
   struct event *retention_timer, *checkpoint_timer;
+  struct partition_waiters *waiters; /* partitions.h: who waits on which log */
+  uint64_t wake_round;
   bool replaying; /* mlog_open is applying the log: partition logs follow later, all at once */
 };
 

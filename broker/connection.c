@@ -48,12 +48,62 @@ static void set_state(struct connection *c, enum conn_state state) {
   }
 }
 
+struct file_release {
+  void (*release)(void *arg);
+  void *arg;
+};
+
+static void on_segment_done(struct evbuffer_file_segment const *seg, int flags, void *arg) {
+  struct file_release *fr = arg;
+  (void)seg;
+  (void)flags;
+  fr->release(fr->arg);
+  free(fr);
+}
+
+/* Hands the range to the output as a file segment (sendfile on plaintext sockets); its release
+ * runs when libevent is done with it. */
+static int add_file(struct connection *c, struct evbuffer *out, struct wire_file_range *r) {
+  struct file_release *fr = malloc(sizeof(*fr));
+  int flags = c->listener->tls != NULL ? EVBUF_FS_DISABLE_SENDFILE : 0;
+  struct evbuffer_file_segment *seg =
+      fr != NULL ? evbuffer_file_segment_new(r->fd, (ev_off_t)r->position, (ev_off_t)r->size, flags)
+                 : NULL;
+  if (seg == NULL) {
+    free(fr);
+    return -1;
+  }
+  fr->release = r->release;
+  fr->arg = r->release_arg;
+  r->release = NULL; /* libevent's now */
+  evbuffer_file_segment_add_cleanup_cb(seg, on_segment_done, fr);
+  int rc = evbuffer_add_file_segment(out, seg, 0, (ev_off_t)r->size);
+  evbuffer_file_segment_free(seg); /* the output holds its own reference */
+  return rc;
+}
+
+/* Queues the response: its bytes with the file ranges spliced in where they belong. */
+static int send_response(struct connection *c, const struct response *r) {
+  struct evbuffer *out = bufferevent_get_output(c->bev);
+  const uint8_t *p = r->data;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && r->splices != NULL && i < r->splices->count; i++) {
+    const struct wire_splice *sp = &r->splices->items[i];
+    rc = evbuffer_add(out, p, (size_t)(sp->at - p));
+    p = sp->at;
+    struct wire_file_range *range = response_file_find(r->files, sp->file);
+    if (rc == 0) rc = range != NULL ? add_file(c, out, range) : -1;
+  }
+  if (rc == 0) rc = evbuffer_add(out, p, (size_t)(r->data + r->size - p));
+  response_files_release(r->files); /* whatever was not handed over */
+  return rc;
+}
+
 /* The end of a request whose frame (frame_size bytes, its length already drained) is first in the
  * input: its response is sent (NULL: the connection closes) and the frame and arena freed.
  * Returns -1 when it closed the connection (c is then freed). */
-static int request_done(struct connection *c, const uint8_t *out, size_t out_size,
-                        size_t frame_size) {
-  bool close = out == NULL || bufferevent_write(c->bev, out, out_size) != 0;
+static int request_done(struct connection *c, const struct response *out, size_t frame_size) {
+  bool close = out == NULL || send_response(c, out) != 0;
   note_peak(&c->peak_arena, c->arena.used);
   wire_arena_free(&c->arena);
   evbuffer_drain(bufferevent_get_input(c->bev), frame_size);
@@ -72,14 +122,15 @@ static int handle_frames(struct connection *c);
 
 /* A deferred request was answered: send it and go on with the frames already read. A connection
  * closed meanwhile was only waiting for this to be freed. */
-static void on_deferred_done(void *arg, const uint8_t *out, size_t out_size) {
+static void on_deferred_done(void *arg, const struct response *out) {
   struct connection *c = arg;
   if (c->closing) {
+    if (out != NULL) response_files_release(out->files);
     wire_arena_free(&c->arena);
     conn_free(c);
     return;
   }
-  if (request_done(c, out, out_size, c->deferred_frame_size) != 0) return;
+  if (request_done(c, out, c->deferred_frame_size) != 0) return;
   set_state(c, CONN_READING);
   handle_frames(c);
 }
@@ -119,12 +170,10 @@ static int handle_frames(struct connection *c) {
     evbuffer_drain(in, 4);
     const uint8_t *frame = len > 0 ? evbuffer_pullup(in, len) : (const uint8_t *)"";
     wire_arena_init(&c->arena, arena_limit((size_t)len));
-    const uint8_t *out = NULL;
-    size_t out_size = 0;
+    struct response out;
     struct deferred *deferred = NULL;
-    enum dispatch_result result =
-        dispatch_request(&c->srv->broker, c->listener->name, frame, (size_t)len, &c->arena, &out,
-                         &out_size, &deferred);
+    enum dispatch_result result = dispatch_request(&c->srv->broker, c->listener->name, frame,
+                                                   (size_t)len, &c->arena, &out, &deferred);
     if (result == DISPATCH_DEFERRED) {
       /* The frame stays in the input buffer, which does not move while reading is off. */
       c->deferred_frame_size = (size_t)len;
@@ -132,8 +181,7 @@ static int handle_frames(struct connection *c) {
       deferred_on_done(deferred, on_deferred_done, c);
       return 0;
     }
-    if (request_done(c, result == DISPATCH_RESPOND ? out : NULL, out_size, (size_t)len) != 0)
-      return -1;
+    if (request_done(c, result == DISPATCH_RESPOND ? &out : NULL, (size_t)len) != 0) return -1;
   }
   /* An incomplete frame: it must arrive whole within the read timeout of its first bytes. */
   if (!evtimer_pending(c->frame_timer, NULL)) {

@@ -39,33 +39,87 @@ const struct handler *dispatch_handler(int16_t key) {
   return NULL;
 }
 
-/* Encodes length + response header + body into one arena buffer. */
+struct request_files {
+  struct wire_file_range **items;
+  size_t count, capacity;
+  uint64_t bytes;
+};
+
+/* Encodes length + response header + body into one arena buffer, leaving out the bytes of the
+ * files attached to the request (files->bytes of them): out->splices says where they go. */
 static int encode_response(const struct msg_api *api, int16_t version, int16_t header_version,
                            int32_t correlation_id, const void *response, struct wire_arena *arena,
-                           const uint8_t **out, size_t *out_size) {
+                           struct request_files *files, struct response *out) {
   struct msg_response_header rh;
   msg_response_header_init(&rh);
   rh.correlation_id = correlation_id;
   size_t body_size = api->response.size(response, version);
   size_t size = 4 + msg_response_header_size(&rh, header_version) + body_size;
-  if (size - 4 > INT32_MAX) return WIRE_ELIMIT;
-  uint8_t *buf = wire_arena_alloc(arena, size);
-  if (buf == NULL) return WIRE_ELIMIT;
-  struct wire_writer w = {buf, buf + size, WIRE_OK};
+  uint64_t external = files != NULL ? files->bytes : 0;
+  if (size - 4 > INT32_MAX || external > size) return WIRE_ELIMIT;
+  uint8_t *buf = wire_arena_alloc(arena, size - external);
+  struct wire_splices *splices = wire_arena_alloc(arena, sizeof(*splices));
+  if (buf == NULL || splices == NULL) return WIRE_ELIMIT;
+  splices->arena = arena;
+  struct wire_writer w = {buf, buf + size - external, WIRE_OK, files != NULL ? splices : NULL};
   wire_write_i32(&w, (int32_t)(size - 4));
   int rc = msg_response_header_encode(&rh, &w, header_version);
   if (rc == WIRE_OK) rc = api->response.encode(response, &w, version);
-  if (rc == WIRE_OK && w.p != buf + size) rc = WIRE_EINVALID; /* size() and encode() disagree */
+  /* size() and encode() disagree, or a file range was attached but not used */
+  if (rc == WIRE_OK && w.p != buf + size - external) rc = WIRE_EINVALID;
   if (rc != WIRE_OK) return rc;
-  *out = buf;
-  *out_size = size;
+  out->data = buf;
+  out->size = size - external;
+  out->splices = splices->count > 0 ? splices : NULL;
+  out->files = files;
   return WIRE_OK;
+}
+
+/* ---- file ranges ---- */
+
+int request_file_bytes(struct request_ctx *ctx, int fd, uint64_t position, uint32_t size,
+                       void (*release)(void *arg), void *arg, struct wire_bytes *out) {
+  struct request_files *f = ctx->files;
+  if (f == NULL && (f = ctx->files = wire_arena_alloc(ctx->arena, sizeof(*f))) == NULL) goto fail;
+  if (f->count == f->capacity) {
+    size_t cap = f->capacity ? f->capacity * 2 : 16;
+    struct wire_file_range **items = wire_arena_alloc_array(ctx->arena, cap, sizeof(*items));
+    if (items == NULL) goto fail;
+    if (f->count > 0) memcpy(items, f->items, f->count * sizeof(*items));
+    f->items = items;
+    f->capacity = cap;
+  }
+  struct wire_file_range *r = wire_arena_alloc(ctx->arena, sizeof(*r));
+  if (r == NULL) goto fail;
+  *r = (struct wire_file_range){fd, position, size, release, arg};
+  f->items[f->count++] = r;
+  f->bytes += size;
+  *out = (struct wire_bytes){NULL, (int32_t)size, r};
+  return 0;
+fail:
+  release(arg);
+  return -1;
+}
+
+struct wire_file_range *response_file_find(struct request_files *files,
+                                           const struct wire_file_range *range) {
+  for (size_t i = 0; files != NULL && i < files->count; i++)
+    if (files->items[i] == range) return files->items[i];
+  return NULL;
+}
+
+void response_files_release(struct request_files *files) {
+  for (size_t i = 0; files != NULL && i < files->count; i++) {
+    struct wire_file_range *r = files->items[i];
+    if (r->release != NULL) r->release(r->release_arg);
+    r->release = NULL;
+  }
 }
 
 static enum dispatch_result answer_unsupported_api_versions(const struct msg_api *api,
                                                             int32_t correlation_id,
                                                             struct wire_arena *arena,
-                                                            const uint8_t **out, size_t *out_size) {
+                                                            struct response *out) {
   struct msg_api_versions_response resp;
   msg_api_versions_response_init(&resp);
   resp.error_code = ERR_UNSUPPORTED_VERSION;
@@ -76,7 +130,7 @@ static enum dispatch_result answer_unsupported_api_versions(const struct msg_api
   own.max_version = dispatch_handler(api->key)->max_version;
   resp.api_keys.count = 1;
   resp.api_keys.items = &own;
-  if (encode_response(api, 0, 0, correlation_id, &resp, arena, out, out_size) != WIRE_OK)
+  if (encode_response(api, 0, 0, correlation_id, &resp, arena, NULL, out) != WIRE_OK)
     return DISPATCH_CLOSE;
   return DISPATCH_RESPOND;
 }
@@ -91,28 +145,31 @@ struct deferred {
   bool completed, close; /* completed before the handler returned */
 };
 
-/* The response frame of a handled request, logged; NULL on an encoding failure (then close). */
+/* The response frame of a handled request, logged. On an encoding failure (then close) the
+ * request's files are released here. */
 static enum dispatch_result respond(const struct msg_api *api, const struct request_ctx *ctx,
-                                    const void *response, const uint8_t **out, size_t *out_size) {
+                                    const void *response, struct response *out) {
   int16_t version = ctx->api_version;
   int16_t response_header_version =
       api->key != MSG_API_API_VERSIONS && msg_api_flexible(api, version) ? 1 : 0;
   int rc = encode_response(api, version, response_header_version, ctx->header->correlation_id,
-                           response, ctx->arena, out, out_size);
+                           response, ctx->arena, ctx->files, out);
   if (rc != WIRE_OK) {
     log_error("net", "closing: cannot encode %s v%d response: %s", api->name, version,
               wire_status_name(rc));
+    response_files_release(ctx->files);
     return DISPATCH_CLOSE;
   }
-  log_debug("net", "%s v%d correlation %d answered with %zu bytes", api->name, version,
-            ctx->header->correlation_id, *out_size);
+  log_debug("net", "%s v%d correlation %d answered with %zu bytes (+%llu from files)", api->name,
+            version, ctx->header->correlation_id, out->size,
+            (unsigned long long)(ctx->files != NULL ? ctx->files->bytes : 0));
   return DISPATCH_RESPOND;
 }
 
 enum dispatch_result dispatch_request(struct broker *broker, const char *listener,
                                       const uint8_t *frame, size_t frame_size,
-                                      struct wire_arena *arena, const uint8_t **out,
-                                      size_t *out_size, struct deferred **deferred) {
+                                      struct wire_arena *arena, struct response *out,
+                                      struct deferred **deferred) {
   struct wire_reader r = {frame, frame + frame_size, arena};
   int16_t key, version;
   *deferred = NULL;
@@ -139,7 +196,7 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
     return DISPATCH_CLOSE;
   }
   if (future_api_versions)
-    return answer_unsupported_api_versions(api, header.correlation_id, arena, out, out_size);
+    return answer_unsupported_api_versions(api, header.correlation_id, arena, out);
   if (version < h->min_version || version > h->max_version) {
     log_warn("net", "closing: %s v%d is not supported (client %.*s)", api->name, version,
              header.client_id.len > 0 ? header.client_id.len : 0,
@@ -157,23 +214,30 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
     return DISPATCH_CLOSE;
   }
   api->response.init(response);
-  struct request_ctx ctx = {broker, listener, &header, version, arena, NULL};
+  /* The decode is bounded by the frame; what a handler answers is bounded by its own limits
+   * (fetch sizes, partition counts), so the response may use the arena's absolute cap. */
+  if (arena->limit < DISPATCH_RESPONSE_ARENA_MAX) arena->limit = DISPATCH_RESPONSE_ARENA_MAX;
+  struct request_ctx ctx = {broker, listener, &header, version, arena, NULL, NULL};
   if (h->fn(&ctx, request, response) != 0) {
     if (ctx.deferred != NULL) log_error("net", "%s handler deferred and failed", api->name);
+    response_files_release(ctx.files);
     return DISPATCH_CLOSE;
   }
   if (ctx.deferred != NULL) {
     struct deferred *d = ctx.deferred;
     if (d->completed) { /* it needed no wait after all: answer now */
-      if (d->close) return DISPATCH_CLOSE;
-      return respond(api, &d->ctx, response, out, out_size);
+      if (d->close) {
+        response_files_release(d->ctx.files);
+        return DISPATCH_CLOSE;
+      }
+      return respond(api, &d->ctx, response, out);
     }
     d->api = api;
     d->response = response;
     *deferred = d;
     return DISPATCH_DEFERRED;
   }
-  return respond(api, &ctx, response, out, out_size);
+  return respond(api, &ctx, response, out);
 }
 
 struct deferred *request_defer(struct request_ctx *ctx) {
@@ -203,9 +267,11 @@ void deferred_complete(struct deferred *d, bool close) {
     d->close = close;
     return;
   }
-  const uint8_t *out = NULL;
-  size_t out_size = 0;
-  if (!close && respond(d->api, &d->ctx, d->response, &out, &out_size) != DISPATCH_RESPOND)
-    out = NULL;
-  d->done(d->done_arg, out, out_size); /* frees the arena, and d with it */
+  struct response out;
+  bool ok = false;
+  if (close)
+    response_files_release(d->ctx.files);
+  else
+    ok = respond(d->api, &d->ctx, d->response, &out) == DISPATCH_RESPOND;
+  d->done(d->done_arg, ok ? &out : NULL); /* frees the arena, and d with it */
 }

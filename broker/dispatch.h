@@ -21,8 +21,32 @@ struct request_ctx {
   const struct msg_request_header *header;
   int16_t api_version;
   struct wire_arena *arena;
-  struct deferred *deferred; /* set by request_defer */
+  struct deferred *deferred;   /* set by request_defer */
+  struct request_files *files; /* set by request_file_bytes */
 };
+
+/* A response frame to send: data (from the request's arena) with the bytes of files spliced in
+ * where splices says (zero-copy), in order. The sender owns files from then on: it releases
+ * each once its bytes are sent (or the connection is gone): response_files_release does it for
+ * every range not handed to the network. */
+struct request_files;
+struct response {
+  const uint8_t *data;
+  size_t size;
+  const struct wire_splices *splices; /* NULL: none */
+  struct request_files *files;        /* NULL: none */
+};
+void response_files_release(struct request_files *files);
+/* The (writable) range of files that a splice names, or NULL. */
+struct wire_file_range *response_file_find(struct request_files *files,
+                                           const struct wire_file_range *range);
+
+/* Bytes of a file that the response carries without copying (a Fetch's records): *out is the
+ * value for the response's records field. release(arg) runs exactly once, after the bytes were
+ * sent or when the response is dropped; it also runs at once when this fails (-1: out of
+ * arena). The fd must stay valid until then. */
+int request_file_bytes(struct request_ctx *ctx, int fd, uint64_t position, uint32_t size,
+                       void (*release)(void *arg), void *arg, struct wire_bytes *out);
 
 /* A handler fills response (already initialised to its defaults) from request. Returns 0, or -1
  * to close the connection instead of answering. */
@@ -41,15 +65,18 @@ const struct handler *dispatch_handlers(size_t *count);
 
 enum dispatch_result { DISPATCH_RESPOND, DISPATCH_CLOSE, DISPATCH_DEFERRED };
 
-/* On DISPATCH_RESPOND, out and out_size hold the whole response frame, allocated from arena.
+/* The arena cap once a request is decoded: room for the response. */
+#define DISPATCH_RESPONSE_ARENA_MAX ((size_t)64 << 20)
+
+/* On DISPATCH_RESPOND, out holds the response frame (allocated from arena, plus file ranges).
  * On DISPATCH_DEFERRED, *deferred is the request the handler will answer later: the caller keeps
  * the frame and the arena alive, reads nothing else from the connection meanwhile (responses
  * leave in request order, as Kafka's muted channels do), and registers with deferred_on_done
  * where the answer goes. */
 enum dispatch_result dispatch_request(struct broker *broker, const char *listener,
                                       const uint8_t *frame, size_t frame_size,
-                                      struct wire_arena *arena, const uint8_t **out,
-                                      size_t *out_size, struct deferred **deferred);
+                                      struct wire_arena *arena, struct response *out,
+                                      struct deferred **deferred);
 
 /* ---- answering later ----
  * A handler that must wait (a metadata write becoming durable, a long-poll fetch, an acks=all
@@ -67,9 +94,9 @@ void *deferred_response(struct deferred *d);
 /* Encodes the (filled) response, or closes the connection instead when close is set. */
 void deferred_complete(struct deferred *d, bool close);
 
-/* Where a deferred request's answer goes (the connection): out/out_size is the response frame
- * (from the arena), or NULL when the connection must close. */
-typedef void deferred_done_fn(void *arg, const uint8_t *out, size_t out_size);
+/* Where a deferred request's answer goes (the connection): the response, or NULL when the
+ * connection must close (its files are then already released). */
+typedef void deferred_done_fn(void *arg, const struct response *out);
 void deferred_on_done(struct deferred *d, deferred_done_fn *fn, void *arg);
 
 handler_fn handle_api_versions;

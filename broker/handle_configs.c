@@ -19,19 +19,9 @@
 
 enum { MSG_MAX = 1024 };
 
-static char *cstr(struct wire_arena *a, struct wire_str s) {
-  if (s.len < 0) return NULL;
-  char *out = wire_arena_alloc(a, (size_t)s.len + 1);
-  if (out != NULL && s.len > 0) memcpy(out, s.ptr, (size_t)s.len);
-  return out;
-}
-
+/* An error message for the response: null when empty. */
 static struct wire_str msg_dup(struct wire_arena *a, const char *msg) {
-  if (msg[0] == '\0') return wire_str_of(NULL);
-  char *s = wire_arena_alloc(a, strlen(msg) + 1);
-  if (s == NULL) return wire_str_of(NULL);
-  memcpy(s, msg, strlen(msg) + 1);
-  return wire_str_of(s);
+  return wire_str_of(msg[0] != '\0' ? wire_arena_strdup(a, msg) : NULL);
 }
 
 /* A topic's stored overrides as config_override items (arena). */
@@ -111,10 +101,11 @@ int handle_describe_configs(struct request_ctx *ctx, const void *request, void *
     int32_t kn = res->configuration_keys.count;
     const char **keys =
         wire_arena_alloc_array(ctx->arena, (size_t)(kn > 0 ? kn : 0) + 1, sizeof(*keys));
-    char *name = cstr(ctx->arena, res->resource_name);
+    char *name = wire_arena_cstr(ctx->arena, res->resource_name);
     if (keys == NULL || name == NULL) return -1;
     for (int32_t k = 0; k < kn; k++)
-      if ((keys[k] = cstr(ctx->arena, res->configuration_keys.items[k])) == NULL) return -1;
+      if ((keys[k] = wire_arena_cstr(ctx->arena, res->configuration_keys.items[k])) == NULL)
+        return -1;
     struct config_describe_args args = {keys, kn > 0 ? kn : 0, req->include_synonyms,
                                         req->include_documentation};
     if (kn == 0) { /* an empty key list asks for nothing; null for everything */
@@ -231,9 +222,9 @@ static int16_t alter_topic(struct alter_op *op, struct broker *b, int32_t i,
     struct config_alter_op *ops = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*ops));
     if (cur == NULL || ops == NULL) return ERR_UNKNOWN_SERVER_ERROR;
     for (int32_t c = 0; c < n; c++) {
-      ops[c].name = cstr(a, res->configs.items[c].name);
+      ops[c].name = wire_arena_cstr(a, res->configs.items[c].name);
       ops[c].op = res->configs.items[c].config_operation;
-      ops[c].value = cstr(a, res->configs.items[c].value);
+      ops[c].value = wire_arena_cstr(a, res->configs.items[c].value);
       if (ops[c].name == NULL) return ERR_UNKNOWN_SERVER_ERROR;
     }
     err = topic_config_alter_incremental(b->cfg, cur, cur_count, ops, n, a, &now, &now_count, msg,
@@ -246,8 +237,8 @@ static int16_t alter_topic(struct alter_op *op, struct broker *b, int32_t i,
     now = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*now));
     if (cur == NULL || now == NULL) return ERR_UNKNOWN_SERVER_ERROR;
     for (int32_t c = 0; c < n; c++) {
-      now[c].name = cstr(a, res->configs.items[c].name);
-      now[c].value = cstr(a, res->configs.items[c].value);
+      now[c].name = wire_arena_cstr(a, res->configs.items[c].name);
+      now[c].value = wire_arena_cstr(a, res->configs.items[c].value);
       if (now[c].name == NULL) return ERR_UNKNOWN_SERVER_ERROR;
     }
     now_count = n;

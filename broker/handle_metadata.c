@@ -4,6 +4,7 @@
  * auto.create.topics.enable is set: as in Kafka the creation is handed to the controller and the
  * answer says LEADER_NOT_AVAILABLE until it is done, so clients retry. Internal topics are never
  * auto-created by a client; invalid names get INVALID_TOPIC_EXCEPTION. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,11 +289,18 @@ int handle_describe_cluster(struct request_ctx *ctx, const void *request, void *
   struct msg_describe_cluster_response *resp = response;
   const struct image *img = &ctx->broker->image;
   resp->endpoint_type = req->endpoint_type;
-  if (req->endpoint_type != 1) { /* 2: controllers, which brokers do not describe (Kafka) */
+  resp->cluster_id = wire_str_of(img->cluster_id);
+  if (req->endpoint_type == 2) { /* controllers: asked of a controller listener, in Kafka */
+    resp->error_code = ERR_MISMATCHED_ENDPOINT_TYPE;
+    resp->error_message = wire_str_of("The request was sent to an endpoint of type BROKER, but "
+                                      "we wanted an endpoint of type CONTROLLER");
+    return 0;
+  }
+  if (req->endpoint_type != 1) {
+    char msg[64];
+    snprintf(msg, sizeof(msg), "Unsupported endpoint type %d", req->endpoint_type);
     resp->error_code = ERR_UNSUPPORTED_ENDPOINT_TYPE;
-    resp->error_message = wire_str_of("The broker does not support DescribeCluster with "
-                                      "controller endpoints.");
-    resp->cluster_id = wire_str_of(img->cluster_id);
+    resp->error_message = wire_str_of(wire_arena_strdup(ctx->arena, msg));
     return 0;
   }
   resp->cluster_id = wire_str_of(img->cluster_id);

@@ -23,20 +23,9 @@ struct topics_op {
   void *resp;
 };
 
+/* An error message for the response: null when empty. */
 static struct wire_str msg_dup(struct wire_arena *a, const char *msg) {
-  if (msg[0] == '\0') return wire_str_of(NULL);
-  size_t n = strlen(msg);
-  char *s = wire_arena_alloc(a, n + 1);
-  if (s == NULL) return wire_str_of(NULL);
-  memcpy(s, msg, n + 1);
-  return (struct wire_str){s, (int32_t)n};
-}
-
-static char *cstr(struct wire_arena *a, struct wire_str s) {
-  if (s.len < 0) return NULL;
-  char *out = wire_arena_alloc(a, (size_t)s.len + 1);
-  if (out != NULL && s.len > 0) memcpy(out, s.ptr, (size_t)s.len);
-  return out;
+  return wire_str_of(msg[0] != '\0' ? wire_arena_strdup(a, msg) : NULL);
 }
 
 static bool str_same(struct wire_str a, struct wire_str b) {
@@ -108,8 +97,8 @@ static int create_prepare(struct controller_op *cop, struct broker *b,
     int32_t *indexes = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*indexes));
     if (ov == NULL || replicas == NULL || counts == NULL || indexes == NULL) return -ENOMEM;
     for (int32_t c = 0; c < cn; c++) {
-      ov[c].name = cstr(a, t->configs.items[c].name);
-      ov[c].value = cstr(a, t->configs.items[c].value);
+      ov[c].name = wire_arena_cstr(a, t->configs.items[c].name);
+      ov[c].value = wire_arena_cstr(a, t->configs.items[c].value);
       if (ov[c].name == NULL) return -ENOMEM;
     }
     for (int32_t p = 0; p < n; p++) {

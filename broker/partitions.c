@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "durable_queue.h"
+#include "errors.h"
 #include "log.h"
 #include "logdir.h"
 #include "meta.h"
@@ -73,9 +74,76 @@ static bool metadata_matches(struct broker *b, struct plog *log, const struct wi
   return match;
 }
 
+/* ---- waiters: a table of lists by log ---- */
+
+enum { WAIT_BUCKETS = 1024 };
+
+struct partition_waiters {
+  struct partition_waiter *buckets[WAIT_BUCKETS];
+};
+
+static size_t wait_bucket(const struct plog *log) {
+  uintptr_t h = (uintptr_t)log;
+  return (size_t)((h >> 4) ^ (h >> 14)) % WAIT_BUCKETS;
+}
+
+void partitions_wait(struct broker *b, struct plog *log, struct partition_waiter *w) {
+  if (b->waiters == NULL && (b->waiters = calloc(1, sizeof(*b->waiters))) == NULL) abort();
+  struct partition_waiter **head = &b->waiters->buckets[wait_bucket(log)];
+  w->log = log;
+  w->prev = NULL;
+  w->next = *head;
+  if (*head != NULL) (*head)->prev = w;
+  *head = w;
+}
+
+void partitions_unwait(struct broker *b, struct partition_waiter *w) {
+  if (w->log == NULL) return; /* not waiting */
+  if (w->prev != NULL)
+    w->prev->next = w->next;
+  else
+    b->waiters->buckets[wait_bucket(w->log)] = w->next;
+  if (w->next != NULL) w->next->prev = w->prev;
+  w->log = NULL;
+  w->prev = w->next = NULL;
+}
+
+/* Wakes every waiter of log. A callback may unregister any waiter: the walk restarts from the
+ * head after each wake, skipping the ones already woken in this round (by generation). */
+static void wake_all(struct broker *b, struct plog *log, bool gone) {
+  if (b->waiters == NULL) return;
+  uint64_t round = ++b->wake_round;
+  for (;;) {
+    struct partition_waiter *w = b->waiters->buckets[wait_bucket(log)];
+    while (w != NULL && (w->log != log || w->woken == round)) w = w->next;
+    if (w == NULL) return;
+    w->woken = round;
+    w->wake(w, b, gone);
+    if (gone && w->log == log) partitions_unwait(b, w); /* it had to: the log goes */
+  }
+}
+
+void partitions_appended(struct broker *b, struct plog *log) {
+  int64_t hw = plog_high_watermark(log), durable = plog_durable_end(log);
+  if (durable <= hw) return;
+  plog_set_high_watermark(log, durable);
+  wake_all(b, log, false);
+}
+
+int16_t partitions_get(struct broker *b, const struct image_topic *t, int32_t partition,
+                       struct plog **log) {
+  *log = NULL;
+  if (partition < 0 || partition >= t->partition_count) return ERR_UNKNOWN_TOPIC_OR_PARTITION;
+  if (t->partitions[partition].leader != b->cfg->node_id) return ERR_NOT_LEADER_OR_FOLLOWER;
+  if (b->logs == NULL || (*log = logdir_find(b->logs, t->name, partition)) == NULL)
+    return ERR_KAFKA_STORAGE_ERROR;
+  return ERR_NONE;
+}
+
 static void log_delete(struct broker *b, const char *topic, int32_t partition) {
   struct plog *log = logdir_find(b->logs, topic, partition);
   if (log == NULL) return;
+  wake_all(b, log, true);
   int rc = logdir_delete(b->logs, topic, partition);
   durable_queue_forget(b->durable, log);
   if (rc != 0)
@@ -144,7 +212,7 @@ void partitions_apply_change(struct broker *b, const struct image_change *change
       int rc = plog_set_config(log, &cfg);
       if (rc != 0)
         log_error("storage", "%s-%d keeps its settings: %s", topic, partition, strerror(-rc));
-      plog_set_high_watermark(log, plog_durable_end(log)); /* flushing may have been turned off */
+      partitions_appended(b, log); /* flushing may have been turned off */
     }
   } else if (change->kind == IMAGE_CHANGE_PARTITION) {
     const struct image_topic *t = image_topic_by_id(&b->image, &change->topic_id);
@@ -161,7 +229,9 @@ void partitions_on_durable(struct broker *b, struct plog *log, int64_t durable_e
     return;
   }
   /* one replica: the high watermark is the durable end */
+  if (durable_end <= plog_high_watermark(log)) return;
   plog_set_high_watermark(log, durable_end);
+  wake_all(b, log, false);
 }
 
 static void on_retention(evutil_socket_t fd, short events, void *arg) {
@@ -206,6 +276,16 @@ int partitions_timers_start(struct broker *b) {
   b->retention_timer = timer_start(b, on_retention, b->cfg->log_retention_check_interval_ms);
   b->checkpoint_timer = timer_start(b, on_checkpoint, ckpt_ms > 0 ? ckpt_ms : 60000);
   return b->retention_timer != NULL && b->checkpoint_timer != NULL ? 0 : -ENOMEM;
+}
+
+void partitions_close_waiters(struct broker *b) {
+  for (size_t i = 0; b->logs != NULL && i < logdir_count(b->logs); i++) {
+    const char *topic, *dir;
+    int32_t partition;
+    wake_all(b, logdir_at(b->logs, i, &topic, &partition, &dir), true);
+  }
+  free(b->waiters);
+  b->waiters = NULL;
 }
 
 void partitions_timers_stop(struct broker *b) {

@@ -6,6 +6,8 @@
 #ifndef QUIRE_BROKER_PARTITIONS_H
 #define QUIRE_BROKER_PARTITIONS_H
 
+#include <stdbool.h>
+
 #include "broker.h"
 #include "image_records.h"
 #include "plog.h"
@@ -18,6 +20,34 @@ int partitions_reconcile(struct broker *b);
 void partitions_apply_change(struct broker *b, const struct image_change *change);
 /* A partition log's durable end advanced (on the loop). */
 void partitions_on_durable(struct broker *b, struct plog *log, int64_t durable_end, int err);
+/* The log of a partition this broker leads. Kafka's errors otherwise: an index the topic does
+ * not have -> UNKNOWN_TOPIC_OR_PARTITION; another leader -> NOT_LEADER_OR_FOLLOWER; no log (its
+ * creation failed on a disk error) -> KAFKA_STORAGE_ERROR. */
+int16_t partitions_get(struct broker *b, const struct image_topic *t, int32_t partition,
+                       struct plog **log);
+
+/* ---- waiting on a partition (acks=all produce, long-poll fetch) ----
+ * A waiter registered on a log is woken on the loop each time its high watermark advances, and
+ * once with gone set when the log is about to be deleted (it must unregister then; the log is
+ * freed right after). A waiter may unregister itself (or others) from its wake callback. */
+struct partition_waiter;
+typedef void partition_wake_fn(struct partition_waiter *w, struct broker *b, bool gone);
+struct partition_waiter {
+  partition_wake_fn *wake;
+  void *arg;
+  struct plog *log; /* the partition's; NULL when not waiting */
+  struct partition_waiter *prev, *next;
+  uint64_t woken; /* the partitions module's */
+};
+void partitions_wait(struct broker *b, struct plog *log, struct partition_waiter *w);
+void partitions_unwait(struct broker *b, struct partition_waiter *w);
+/* After an append: with flushing off the appended end is already durable, so the high
+ * watermark moves (and waiters wake) at once; with flushing on, the flusher's news does it. */
+void partitions_appended(struct broker *b, struct plog *log);
+
+/* Shutdown: every waiter is woken with gone set (and unregistered). */
+void partitions_close_waiters(struct broker *b);
+
 int partitions_timers_start(struct broker *b);
 void partitions_timers_stop(struct broker *b);
 

@@ -157,17 +157,19 @@ int server_create(struct server **out, const struct config *cfg, const struct me
   srv->base = event_base_new();
   if (srv->base == NULL) goto fail;
   srv->broker.base = srv->base;
+  /* first: a signal during start-up (log recovery, metadata replay) then stops cleanly as soon
+   * as the loop runs */
+  srv->sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+  srv->sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
+  if (srv->sigterm == NULL || srv->sigint == NULL || evsignal_add(srv->sigterm, NULL) != 0 ||
+      evsignal_add(srv->sigint, NULL) != 0)
+    goto fail;
   for (int i = 0; i < cfg->listener_count; i++) {
     if (listener_open(srv, &cfg->listeners[i], &srv->listeners[i]) != 0) goto fail;
     srv->listener_count++;
   }
   if (register_self(srv) != 0) goto fail;
   if (broker_storage_open(&srv->broker) != 0) goto fail;
-  srv->sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
-  srv->sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
-  if (srv->sigterm == NULL || srv->sigint == NULL || evsignal_add(srv->sigterm, NULL) != 0 ||
-      evsignal_add(srv->sigint, NULL) != 0)
-    goto fail;
   *out = srv;
   return 0;
 fail:

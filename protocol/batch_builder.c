@@ -44,7 +44,7 @@ static int add(struct batch_builder *b, const uint8_t *key, int32_t key_size, in
   if (body > INT32_MAX) return -E2BIG;
   int rc = reserve(b, wire_varint_size((int32_t)body) + body);
   if (rc != 0) return rc;
-  struct wire_writer w = {b->buf + b->size, b->buf + b->capacity, WIRE_OK};
+  struct wire_writer w = {b->buf + b->size, b->buf + b->capacity, WIRE_OK, NULL};
   wire_write_varint(&w, (int32_t)body);
   wire_write_i8(&w, 0); /* record attributes: unused */
   wire_write_varlong(&w, ts_delta);
@@ -79,7 +79,7 @@ int batch_builder_finish(struct batch_builder *b, int64_t base_offset, int32_t l
   if (b->count == 0) return -EINVAL;
   int rc = reserve(b, 0);
   if (rc != 0) return rc;
-  struct wire_writer w = {b->buf, b->buf + RB_HEADER_SIZE, WIRE_OK};
+  struct wire_writer w = {b->buf, b->buf + RB_HEADER_SIZE, WIRE_OK, NULL};
   wire_write_i64(&w, base_offset);
   wire_write_i32(&w, (int32_t)(b->size - RB_LOG_OVERHEAD));
   wire_write_i32(&w, leader_epoch);

@@ -58,6 +58,20 @@ void *wire_arena_alloc_array(struct wire_arena *a, size_t count, size_t size) {
   return wire_arena_alloc(a, total > 0 ? total : 1);
 }
 
+char *wire_arena_strdup(struct wire_arena *a, const char *s) {
+  size_t n = strlen(s);
+  char *out = wire_arena_alloc(a, n + 1);
+  if (out != NULL) memcpy(out, s, n + 1);
+  return out;
+}
+
+char *wire_arena_cstr(struct wire_arena *a, struct wire_str s) {
+  if (s.len < 0) return NULL;
+  char *out = wire_arena_alloc(a, (size_t)s.len + 1);
+  if (out != NULL && s.len > 0) memcpy(out, s.ptr, (size_t)s.len);
+  return out;
+}
+
 void wire_arena_free(struct wire_arena *a) {
   struct wire_arena_chunk *c = a->head;
   while (c != NULL) {
@@ -228,6 +242,7 @@ int wire_read_bytes(struct wire_reader *r, struct wire_bytes *v, bool compact, b
   int32_t len;
   int rc = read_len(r, &len, compact, true);
   if (rc) return rc;
+  v->file = NULL;
   if (len < 0) {
     if (len != -1 || !nullable) return WIRE_EINVALID;
     v->ptr = NULL;
@@ -356,7 +371,28 @@ void wire_write_bytes(struct wire_writer *w, struct wire_bytes v, bool compact, 
     return;
   }
   write_len(w, v.len, compact, true);
-  wire_write_raw(w, v.ptr, (size_t)v.len);
+  if (v.file == NULL) {
+    wire_write_raw(w, v.ptr, (size_t)v.len);
+    return;
+  }
+  struct wire_splices *sp = w->splices;
+  if (w->status != WIRE_OK) return;
+  if (sp == NULL || v.file->size != (uint32_t)v.len) {
+    w->status = WIRE_EINVALID;
+    return;
+  }
+  if (sp->count == sp->capacity) {
+    size_t cap = sp->capacity ? sp->capacity * 2 : 16;
+    struct wire_splice *items = wire_arena_alloc_array(sp->arena, cap, sizeof(*items));
+    if (items == NULL) {
+      w->status = WIRE_ELIMIT;
+      return;
+    }
+    if (sp->count > 0) memcpy(items, sp->items, sp->count * sizeof(*items));
+    sp->items = items;
+    sp->capacity = cap;
+  }
+  sp->items[sp->count++] = (struct wire_splice){w->p, v.file};
 }
 
 void wire_write_array_len(struct wire_writer *w, int32_t count, bool compact, bool nullable) {

@@ -30,9 +30,35 @@ struct wire_str {
   const char *ptr;
   int32_t len;
 };
+struct wire_file_range;
+/* file != NULL: the len bytes stay in a file until sent (zero-copy fetch; see wire_writer). */
 struct wire_bytes {
   const uint8_t *ptr;
   int32_t len;
+  const struct wire_file_range *file;
+};
+
+/* Bytes of a file that a response carries without copying them: the sender splices them in
+ * (sendfile) where the writer left their place, then calls release (exactly once, also when the
+ * response is dropped). */
+struct wire_file_range {
+  int fd;
+  uint64_t position;
+  uint32_t size;
+  void (*release)(void *arg);
+  void *release_arg;
+};
+
+/* Where a writer left out file bytes: at (in its buffer), the range's bytes go. */
+struct wire_splice {
+  const uint8_t *at;
+  const struct wire_file_range *file;
+};
+
+struct wire_splices {
+  struct wire_splice *items;
+  size_t count, capacity;
+  struct wire_arena *arena;
 };
 struct wire_uuid {
   uint8_t b[16];
@@ -62,6 +88,10 @@ void *wire_arena_alloc(struct wire_arena *a, size_t size);
 /* count * size with an overflow check. */
 void *wire_arena_alloc_array(struct wire_arena *a, size_t count, size_t size);
 void wire_arena_free(struct wire_arena *a);
+/* NUL-terminated copies in the arena: of a C string, and of a wire string (NULL for null, and
+ * when the arena is full). */
+char *wire_arena_strdup(struct wire_arena *a, const char *s);
+char *wire_arena_cstr(struct wire_arena *a, struct wire_str s);
 
 struct wire_reader {
   const uint8_t *p, *end;
@@ -95,6 +125,9 @@ int wire_read_tag_header(struct wire_reader *r, uint32_t *tag, uint32_t *len);
 struct wire_writer {
   uint8_t *p, *end;
   int status; /* WIRE_ENOSPACE once a write did not fit; later writes do nothing */
+  /* NULL: file bytes are refused (WIRE_EINVALID); else their places are noted here and their
+   * bytes not written (the buffer is smaller than size() by their total). */
+  struct wire_splices *splices;
 };
 
 /* Keeps an unknown tagged field; the first call reserves room for capacity entries. */

@@ -18,14 +18,6 @@ static void str_copy(char *dst, size_t size, struct wire_str s) {
   dst[n] = '\0';
 }
 
-/* A NUL-terminated copy of s from the arena (NULL for null). */
-static char *str_dup(struct wire_arena *a, struct wire_str s) {
-  if (s.len < 0) return NULL;
-  char *out = wire_arena_alloc(a, (size_t)s.len + 1);
-  if (out != NULL && s.len > 0) memcpy(out, s.ptr, (size_t)s.len);
-  return out;
-}
-
 static int apply_partition(struct image *img, const struct msg_partition_record *r,
                            struct image_change *change) {
   const struct image_topic *t = image_topic_by_id(img, &r->topic_id);
@@ -73,7 +65,7 @@ static int apply(struct image *img, struct wire_arena *arena, const struct metad
   switch (rec->type->key) {
   case MSG_METADATA_TOPIC_RECORD: {
     const struct msg_topic_record *r = rec->message;
-    char *name = str_dup(arena, r->name);
+    char *name = wire_arena_cstr(arena, r->name);
     if (name == NULL) return -EBADMSG;
     int rc = image_topic_add(img, name, &r->topic_id);
     if (rc != 0) return rc == -ENOMEM ? rc : -EBADMSG;
@@ -96,8 +88,9 @@ static int apply(struct image *img, struct wire_arena *arena, const struct metad
   }
   case MSG_METADATA_CONFIG_RECORD: {
     const struct msg_config_record *r = rec->message;
-    char *resource = str_dup(arena, r->resource_name), *name = str_dup(arena, r->name);
-    char *value = str_dup(arena, r->value);
+    char *resource = wire_arena_cstr(arena, r->resource_name),
+         *name = wire_arena_cstr(arena, r->name);
+    char *value = wire_arena_cstr(arena, r->value);
     if (resource == NULL || name == NULL || (r->value.len >= 0 && value == NULL)) return -EBADMSG;
     change->kind = IMAGE_CHANGE_CONFIG;
     snprintf(change->topic, sizeof(change->topic), "%s",
@@ -142,7 +135,7 @@ static int add(struct batch_builder *b, int16_t key, int16_t version, const void
   uint8_t *at;
   int rc = batch_builder_add_in_place(b, (int32_t)size, now_ms, &at);
   if (rc != 0) return rc;
-  struct wire_writer w = {at, at + size, WIRE_OK};
+  struct wire_writer w = {at, at + size, WIRE_OK, NULL};
   return metadata_record_encode(&w, key, version, m) == WIRE_OK ? 0 : -EINVAL;
 }
 

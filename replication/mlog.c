@@ -203,7 +203,7 @@ static int control_batch(int16_t type, const void *msg, size_t msg_size,
   uint8_t key[4] = {0, 0, (uint8_t)(type >> 8), (uint8_t)type};
   uint8_t *value = malloc(msg_size);
   if (value == NULL) return -ENOMEM;
-  struct wire_writer w = {value, value + msg_size, WIRE_OK};
+  struct wire_writer w = {value, value + msg_size, WIRE_OK, NULL};
   int rc = encode(msg, &w, 0) == WIRE_OK ? 0 : -EINVAL;
   batch_builder_init(&b, RB_ATTR_CONTROL, -1, -1, -1);
   if (rc == 0) rc = batch_builder_add(&b, key, 4, value, (int32_t)msg_size, now_ms);

@@ -193,7 +193,7 @@ class Gen:
                     out.append('  %s = (struct wire_str){"", 0};' % lv)
             elif f.elem in ('bytes', 'records'):
                 if f.default == 'null':
-                    out.append('  %s = (struct wire_bytes){NULL, -1};' % lv)
+                    out.append('  %s = (struct wire_bytes){NULL, -1, NULL};' % lv)
             elif f.elem != 'uuid':
                 dv = self.default_value(f)
                 if dv not in ('0', 'false', '0.0'):

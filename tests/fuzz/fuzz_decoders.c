@@ -36,7 +36,7 @@ static uint8_t *encode_exact(const struct msg_api *api, const struct msg_codec *
   size_t size = codec->size(m, version);
   uint8_t *buf = malloc(size ? size : 1);
   if (buf == NULL) abort();
-  struct wire_writer w = {buf, buf + size, WIRE_OK};
+  struct wire_writer w = {buf, buf + size, WIRE_OK, NULL};
   int rc = codec->encode(m, &w, version);
   if (rc != WIRE_OK) fuzz_fail(api, version, "encode of a decoded message failed", rc);
   if (w.p != buf + size) fuzz_fail(api, version, "size() differs from the bytes encoded", rc);

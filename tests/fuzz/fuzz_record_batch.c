@@ -258,14 +258,14 @@ static size_t rebuild_uncompressed(const uint8_t *header, const struct record_ba
                                    const uint8_t *records, size_t size, uint8_t *out, size_t cap) {
   CHECK(cap >= RB_HEADER_SIZE);
   memcpy(out, header, RB_HEADER_SIZE);
-  struct wire_writer w = {out + RB_HEADER_SIZE, out + cap, WIRE_OK};
+  struct wire_writer w = {out + RB_HEADER_SIZE, out + cap, WIRE_OK, NULL};
   struct rb_record_iter it;
   rb_records_begin_inflated(&it, b, records, size);
   struct rb_record r;
   int rc;
   while ((rc = rb_records_next(&it, &r)) == RB_OK) {
     uint8_t *body = xmalloc(r.size + 16);
-    struct wire_writer bw = {body, body + r.size + 16, WIRE_OK};
+    struct wire_writer bw = {body, body + r.size + 16, WIRE_OK, NULL};
     wire_write_i8(&bw, r.attributes);
     wire_write_varlong(&bw, r.timestamp_delta);
     wire_write_varint(&bw, r.offset_delta);
@@ -629,10 +629,10 @@ static void check_built(int codec, const uint8_t *payload, size_t size) {
   /* records, then the batch around them */
   size_t cap = 64 + (size_t)count * 512 + size;
   uint8_t *records = xmalloc(cap), *body = xmalloc(512 + size);
-  struct wire_writer w = {records, records + cap, WIRE_OK};
+  struct wire_writer w = {records, records + cap, WIRE_OK, NULL};
   for (int i = 0; i < count; i++) {
     const struct built_record *r = &recs[i];
-    struct wire_writer bw = {body, body + 512 + size, WIRE_OK};
+    struct wire_writer bw = {body, body + 512 + size, WIRE_OK, NULL};
     wire_write_i8(&bw, r->attributes);
     wire_write_varlong(&bw, r->timestamp_delta);
     wire_write_varint(&bw, r->offset_delta);
@@ -661,7 +661,7 @@ static void check_built(int codec, const uint8_t *payload, size_t size) {
   }
   size_t n = RB_HEADER_SIZE + stored_size;
   uint8_t *batch = xmalloc(n);
-  w = (struct wire_writer){batch, batch + n, WIRE_OK};
+  w = (struct wire_writer){batch, batch + n, WIRE_OK, NULL};
   wire_write_i64(&w, base_offset);
   wire_write_i32(&w, (int32_t)(n - RB_LOG_OVERHEAD));
   wire_write_i32(&w, epoch);

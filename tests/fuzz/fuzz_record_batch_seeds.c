@@ -82,10 +82,10 @@ static void write_text(struct wire_writer *w, int len) {
 /* count records with deltas 0, step, 2 step ...; some null keys/values, some headers.
  * Returns the records' size, sets *last_delta. */
 static size_t records_build(uint8_t *out, size_t cap, int count, int step, int32_t *last_delta) {
-  struct wire_writer w = {out, out + cap, WIRE_OK};
+  struct wire_writer w = {out, out + cap, WIRE_OK, NULL};
   for (int i = 0; i < count; i++) {
     uint8_t body[1024];
-    struct wire_writer bw = {body, body + sizeof(body), WIRE_OK};
+    struct wire_writer bw = {body, body + sizeof(body), WIRE_OK, NULL};
     wire_write_i8(&bw, 0);
     wire_write_varlong(&bw, (int64_t)i * (rng() % 1000));
     wire_write_varint(&bw, i * step);
@@ -114,7 +114,7 @@ struct shape {
 
 static size_t batch_build(uint8_t *out, size_t cap, const struct shape *s, int count,
                           int32_t last_delta, const uint8_t *records, size_t records_size) {
-  struct wire_writer w = {out, out + cap, WIRE_OK};
+  struct wire_writer w = {out, out + cap, WIRE_OK, NULL};
   wire_write_i64(&w, (int64_t)(rng() % 100000));
   wire_write_i32(&w, (int32_t)(RB_HEADER_SIZE - RB_LOG_OVERHEAD + records_size));
   wire_write_i32(&w, rng() % 2 ? RB_NO_PARTITION_LEADER_EPOCH : (int32_t)(rng() % 10));

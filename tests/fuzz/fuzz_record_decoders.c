@@ -48,7 +48,7 @@ static void fuzz_message(const struct msg_record_type *row, int16_t version, con
   if (rc != WIRE_OK) return;
   size_t n1 = row->codec.size(m, version);
   uint8_t *first = malloc(n1 + 1);
-  struct wire_writer w = {first, first + n1, WIRE_OK};
+  struct wire_writer w = {first, first + n1, WIRE_OK, NULL};
   rc = row->codec.encode(m, &w, version);
   if (rc != WIRE_OK || w.p != first + n1)
     fuzz_fail(row->name, version, "encode disagrees with size()", rc);
@@ -58,7 +58,7 @@ static void fuzz_message(const struct msg_record_type *row, int16_t version, con
     fuzz_fail(row->name, version, "decode of our own encoding failed", rc);
   size_t n2 = row->codec.size(back, version);
   uint8_t *second = malloc(n2 + 1);
-  struct wire_writer w2 = {second, second + n2, WIRE_OK};
+  struct wire_writer w2 = {second, second + n2, WIRE_OK, NULL};
   if (row->codec.encode(back, &w2, version) != WIRE_OK || w2.p != second + n2)
     fuzz_fail(row->name, version, "second encode disagrees with size()", rc);
   same_bytes(row->name, version, first, n1, second, n2);
@@ -78,7 +78,7 @@ static void fuzz_metadata_frame(const uint8_t *frame, size_t len, struct wire_ar
   const char *name = rec.type->name;
   size_t n1 = metadata_record_size(rec.type->key, rec.version, rec.message);
   uint8_t *first = malloc(n1 + 1);
-  struct wire_writer w = {first, first + n1, WIRE_OK};
+  struct wire_writer w = {first, first + n1, WIRE_OK, NULL};
   rc = metadata_record_encode(&w, rec.type->key, rec.version, rec.message);
   if (rc != WIRE_OK || w.p != first + n1) fuzz_fail(name, rec.version, "frame encode", rc);
   struct wire_reader r2 = {first, first + n1, arena};
@@ -87,7 +87,7 @@ static void fuzz_metadata_frame(const uint8_t *frame, size_t len, struct wire_ar
   if (rc != WIRE_OK || back.type != rec.type || back.version != rec.version)
     fuzz_fail(name, rec.version, "decode of our own frame failed", rc);
   uint8_t *second = malloc(n1 + 1);
-  struct wire_writer w2 = {second, second + n1, WIRE_OK};
+  struct wire_writer w2 = {second, second + n1, WIRE_OK, NULL};
   if (metadata_record_encode(&w2, back.type->key, back.version, back.message) != WIRE_OK ||
       w2.p != second + n1)
     fuzz_fail(name, rec.version, "second frame encode", rc);
@@ -102,11 +102,11 @@ static uint8_t *encode_coordinator(const struct coordinator_record *rec, size_t 
   *klen = coordinator_key_size(t, rec->key);
   *vlen = rec->value != NULL ? coordinator_value_size(t, rec->value_version, rec->value) : 0;
   uint8_t *buf = malloc(*klen + *vlen + 1);
-  struct wire_writer w = {buf, buf + *klen, WIRE_OK};
+  struct wire_writer w = {buf, buf + *klen, WIRE_OK, NULL};
   int rc = coordinator_key_encode(&w, t, rec->key);
   if (rc != WIRE_OK || w.p != buf + *klen) fuzz_fail(t->key.name, 0, "key encode", rc);
   if (rec->value != NULL) {
-    w = (struct wire_writer){buf + *klen, buf + *klen + *vlen, WIRE_OK};
+    w = (struct wire_writer){buf + *klen, buf + *klen + *vlen, WIRE_OK, NULL};
     rc = coordinator_value_encode(&w, t, rec->value_version, rec->value);
     if (rc != WIRE_OK || w.p != buf + *klen + *vlen)
       fuzz_fail(t->value.name, rec->value_version, "value encode", rc);

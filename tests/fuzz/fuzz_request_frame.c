@@ -116,7 +116,7 @@ static void check_response(const struct msg_api *api, const struct handler *h, i
     fuzz_fail("decoded response has another size()", key, version, 0);
   uint8_t *again = wire_arena_alloc(arena, body_size ? body_size : 1);
   if (again == NULL) abort();
-  struct wire_writer w = {again, again + body_size, WIRE_OK};
+  struct wire_writer w = {again, again + body_size, WIRE_OK, NULL};
   rc = api->response.encode(resp, &w, response_version);
   if (rc != WIRE_OK || w.p != again + body_size || memcmp(again, body, body_size) != 0)
     fuzz_fail("response body does not encode back to the same bytes", key, version, rc);
@@ -126,13 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct wire_arena arena, check_arena;
   wire_arena_init(&arena, FUZZ_ARENA_LIMIT);
   wire_arena_init(&check_arena, FUZZ_ARENA_LIMIT);
-  const uint8_t *out = NULL;
-  size_t out_size = 0;
+  struct response out;
   struct deferred *deferred = NULL;
-  enum dispatch_result res = dispatch_request(&fuzz_broker, FUZZ_LISTENER, data, size, &arena,
-                                              &out, &out_size, &deferred);
-  /* The fuzz broker has no controller or logs: every handler answers at once. */
+  enum dispatch_result res =
+      dispatch_request(&fuzz_broker, FUZZ_LISTENER, data, size, &arena, &out, &deferred);
+  /* The fuzz broker has no controller or logs: every handler answers at once, from memory. */
   if (res == DISPATCH_DEFERRED) fuzz_fail("deferred a request", 0, 0, 0);
+  if (res == DISPATCH_RESPOND && out.files != NULL) fuzz_fail("answered with file bytes", 0, 0, 0);
 
   if (size >= 4) {
     int16_t key = (int16_t)((data[0] << 8) | data[1]);
@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (res == DISPATCH_RESPOND) {
       /* Every request header version starts with key, version and correlation id. */
       if (size < 8) fuzz_fail("answered a frame too short for a correlation id", key, version, 0);
-      check_response(api, h, key, version, read_be32(data + 4), out, out_size, &check_arena);
+      check_response(api, h, key, version, read_be32(data + 4), out.data, out.size, &check_arena);
     } else if (api != NULL && h != NULL &&
                request_decodable(api, h, version, data, size, &check_arena)) {
       fuzz_fail("closed the connection on a request it can decode", key, version, 0);

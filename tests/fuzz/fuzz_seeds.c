@@ -60,7 +60,7 @@ static uint8_t *encode_after(const struct msg_codec *codec, const void *m, int16
   size_t size = prefix_len + codec->size(m, version);
   uint8_t *buf = malloc(size ? size : 1);
   if (buf == NULL) return NULL;
-  struct wire_writer w = {buf + prefix_len, buf + size, WIRE_OK};
+  struct wire_writer w = {buf + prefix_len, buf + size, WIRE_OK, NULL};
   if (codec->encode(m, &w, version) != WIRE_OK || w.p != buf + size) {
     free(buf);
     return NULL;
@@ -95,7 +95,7 @@ static int seed_one(size_t index, int16_t version, uint64_t seed, int number) {
     h.client_id = number % 3 == 2 ? wire_str_of(NULL) : wire_str_of(number % 3 ? "" : "fuzz");
     int16_t header_version = msg_api_flexible(api, version) ? 2 : 1;
     uint8_t header[64];
-    struct wire_writer w = {header, header + sizeof(header), WIRE_OK};
+    struct wire_writer w = {header, header + sizeof(header), WIRE_OK, NULL};
     if (msg_request_header_encode(&h, &w, header_version) != WIRE_OK) goto done;
     rc = write_seed(name, header, (size_t)(w.p - header), body, len);
   } else {
@@ -155,7 +155,7 @@ static int seed_records(void) {
       void *m = fill_record(t, v, 0x5EEDull * (i + 1) + (uint64_t)v, &arena);
       size_t len = m != NULL ? metadata_record_size(t->key, v, m) : 0;
       uint8_t *frame = malloc(len + 1);
-      struct wire_writer w = {frame, frame + len, WIRE_OK};
+      struct wire_writer w = {frame, frame + len, WIRE_OK, NULL};
       uint8_t pick = (uint8_t)msg_message_count;
       snprintf(name, sizeof(name), "frame-%s-v%d", t->name, v);
       rc = m != NULL && metadata_record_encode(&w, t->key, v, m) == WIRE_OK
@@ -182,8 +182,8 @@ static int seed_records(void) {
         size_t klen = key != NULL ? coordinator_key_size(t, key) : 0;
         size_t vlen = value != NULL ? coordinator_value_size(t, v, value) : 0;
         uint8_t *buf = malloc(4 + klen + vlen);
-        struct wire_writer kw = {buf + 4, buf + 4 + klen, WIRE_OK};
-        struct wire_writer vw = {buf + 4 + klen, buf + 4 + klen + vlen, WIRE_OK};
+        struct wire_writer kw = {buf + 4, buf + 4 + klen, WIRE_OK, NULL};
+        struct wire_writer vw = {buf + 4 + klen, buf + 4 + klen + vlen, WIRE_OK, NULL};
         if (key == NULL || value == NULL || klen > 255 ||
             coordinator_key_encode(&kw, t, key) != WIRE_OK ||
             coordinator_value_encode(&vw, t, v, value) != WIRE_OK) {

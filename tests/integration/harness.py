@@ -11,7 +11,8 @@ the harness then waits for a "listening on NAME://host:port" line of every liste
 keeps each bound endpoint in broker.endpoints[NAME], and broker.host/port are the first one's.
 Stopping sends SIGTERM, waits 10 s (then SIGKILL) and requires exit status 0: a clean shutdown
 is part of every test. The data directory is removed in any case; the broker's log is printed
-when a test fails.
+when a test fails. restart() stops the broker the same way but keeps its data directory and
+starts it again there (same name, same overrides, a new ephemeral port), appending to its log.
 
 The binary comes from $QUIRE_BIN, else from the first command-line argument. Run a test file with
 /usr/bin/python3 (the system python can import confluent_kafka and kafka):
@@ -97,15 +98,20 @@ class Broker:
         return f"{self.host}:{self.port}"
 
     def start(self):
-        self.data_dir = tempfile.mkdtemp(prefix=f"quire-{self.name}-")
-        self.log_path = os.path.join(_log_dir(), f"{self.name}.log")
+        restarting = self.data_dir is not None
+        if not restarting:
+            self.data_dir = tempfile.mkdtemp(prefix=f"quire-{self.name}-")
+            self.log_path = os.path.join(_log_dir(), f"{self.name}.log")
         argv = [quire_bin(),
                 "--override", f"log.dirs={self.data_dir}",
                 "--override", f"listeners={self.listeners}"]
         for kv in self.overrides:
             argv += ["--override", kv]
-        _test_brokers.append(self)
-        with open(self.log_path, "w", encoding="utf-8") as log:
+        if self not in _test_brokers:
+            _test_brokers.append(self)
+        with open(self.log_path, "a" if restarting else "w", encoding="utf-8") as log:
+            if restarting:
+                log.write("----- restart -----\n")
             log.write("$ " + " ".join(argv) + "\n")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, cwd=self.data_dir)
@@ -142,10 +148,14 @@ class Broker:
                             self._listening.set()
         self.proc.stdout.close()
 
-    def stop(self):
-        """SIGTERM, wait, then require exit status 0. Always removes the data directory."""
+    def stop(self, keep_data=False):
+        """SIGTERM, wait, then require exit status 0. Removes the data directory unless keep_data
+        (and then only when the broker did not stop cleanly)."""
         if self.proc is None or self.returncode is not None:
+            if not keep_data:
+                self._cleanup_dir()
             return
+        clean = False
         try:
             if self.proc.poll() is None:
                 self.proc.send_signal(signal.SIGTERM)
@@ -160,8 +170,20 @@ class Broker:
             if self.returncode != 0:
                 raise BrokerError(f"{self.name} exited with status {self.returncode} after "
                                   f"SIGTERM (expected 0)\n{self._log_for_error()}")
+            clean = True
         finally:
-            self._cleanup_dir()
+            if not (keep_data and clean):
+                self._cleanup_dir()
+
+    def restart(self):
+        """Stops the broker cleanly (exit status 0 required) and starts it again on the same data
+        directory; host and port are those of the new process."""
+        self.stop(keep_data=True)
+        self.proc = self.returncode = self._drainer = None
+        self.host = self.port = None
+        self.endpoints = {}
+        self._listening = threading.Event()
+        return self.start()
 
     def _kill(self):
         if self.proc.poll() is None:
@@ -174,6 +196,7 @@ class Broker:
     def _cleanup_dir(self):
         if self.data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
 
     def _log_for_error(self):
         return self.log_text(LOG_DUMP_LINES_MAX) if _logs_in_errors else f"(log: {self.log_path})"
@@ -220,6 +243,25 @@ class Broker:
                     props[k.strip()] = v.strip()
         return props
 
+    def partition_dirs(self):
+        """Names of the partition directories (<topic>-<n>) in the log dir, sorted; the metadata
+        log's own __cluster_metadata-0 is left out."""
+        return sorted(n for n in os.listdir(self.data_dir)
+                      if os.path.isdir(os.path.join(self.data_dir, n))
+                      and re.fullmatch(r".+-\d+", n) and n != "__cluster_metadata-0")
+
+    def read_partition_metadata(self, topic, partition):
+        """partition.metadata of one partition directory as a dict (Kafka writes "version: 0"
+        and "topic_id: <base64url id>")."""
+        path = os.path.join(self.data_dir, f"{topic}-{partition}", "partition.metadata")
+        props = {}
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    props[k.strip()] = v.strip()
+        return props
+
     def __enter__(self):
         return self.start()
 
@@ -235,6 +277,20 @@ class BrokerTestCase(unittest.TestCase):
         broker = Broker(overrides, name, listeners).start()
         self.addCleanup(broker.stop)
         return broker
+
+
+def wait_until(probe, timeout_s=10, what="the condition", interval_s=0.05):
+    """Calls probe() until it returns something truthy and returns that; fails after timeout_s
+    naming what was awaited and the last value probe() returned. For effects Kafka applies
+    asynchronously (an auto-created topic appears after the metadata answer that asked for it)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout_s} s (last: {value!r})")
+        time.sleep(interval_s)
 
 
 def free_port():

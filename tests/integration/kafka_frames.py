@@ -1,11 +1,18 @@
 """Kafka frames built and parsed by hand, independently of Quire's codec, for the tests that
 talk to the broker below any client library."""
 
+import base64
 import socket
 import struct
 
 API_VERSIONS, METADATA, PRODUCE = 18, 3, 0
+DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS, DESCRIBE_CLUSTER = 32, 44, 60
+DESCRIBE_TOPIC_PARTITIONS, LIST_CONFIG_RESOURCES = 75, 74
+CREATE_TOPICS, DESCRIBE_LOG_DIRS = 19, 35
 UNSUPPORTED_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION = 35, 42, 3
+LEADER_NOT_AVAILABLE, INVALID_CONFIG = 5, 40
+RESOURCE_TOPIC, RESOURCE_BROKER = 2, 4
+OP_SET, OP_DELETE, OP_APPEND, OP_SUBTRACT = 0, 1, 2, 3
 
 
 def uvarint(n):
@@ -44,6 +51,20 @@ class Reader:
     def int32(self):
         return struct.unpack(">i", self.take(4))[0]
 
+    def int64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
+    def bool(self):
+        return self.take(1) != b"\x00"
+
+    def uuid(self):
+        """A Kafka Uuid as Kafka prints it: base64url without padding."""
+        return uuid_str(self.take(16))
+
+    def int32_array(self, compact):
+        n = self.array_len(compact)
+        return None if n < 0 else [self.int32() for _ in range(n)]
+
     def uvarint(self):
         shift = value = 0
         while True:
@@ -67,6 +88,63 @@ class Reader:
 
     def done(self):
         return self.pos == len(self.data)
+
+
+def uuid_str(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+ZERO_UUID = uuid_str(bytes(16))
+
+
+class Writer:
+    """Builds a request body; flexible selects compact strings/arrays and tagged-field sections."""
+
+    def __init__(self, flexible):
+        self.flexible = flexible
+        self.buf = bytearray()
+
+    def int8(self, v):
+        self.buf += struct.pack(">b", v)
+        return self
+
+    def bool(self, v):
+        return self.int8(1 if v else 0)
+
+    def int16(self, v):
+        self.buf += struct.pack(">h", v)
+        return self
+
+    def int32(self, v):
+        self.buf += struct.pack(">i", v)
+        return self
+
+    def string(self, s):
+        if s is None:
+            self.buf += uvarint(0) if self.flexible else struct.pack(">h", -1)
+        else:
+            enc = s.encode()
+            self.buf += (uvarint(len(enc) + 1) if self.flexible else struct.pack(">h", len(enc)))
+            self.buf += enc
+        return self
+
+    def array(self, items, each):
+        """items None writes a null array; each(writer, item) writes one element."""
+        if items is None:
+            self.buf += uvarint(0) if self.flexible else struct.pack(">i", -1)
+            return self
+        self.buf += uvarint(len(items) + 1) if self.flexible else struct.pack(">i", len(items))
+        for item in items:
+            each(self, item)
+        return self
+
+    def tags(self):
+        if self.flexible:
+            self.buf += b"\x00"
+        return self
+
+    def bytes(self):
+        return bytes(self.buf)
 
 
 class Conn:
@@ -104,6 +182,18 @@ class Conn:
     def close(self):
         self.sock.close()
 
+    def call(self, key, version, body, flexible, correlation=1):
+        """Sends one request and returns its response payload (header included)."""
+        self.send(request(key, version, correlation, body, flexible))
+        return self.response()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
 
 def api_versions_body(version):
     if version < 3:
@@ -131,8 +221,9 @@ def parse_api_versions(payload, version):
     return correlation, error, apis
 
 
-def metadata_body(version, topics):
-    """topics None asks for all topics (v1+); at v0 all topics is the empty list."""
+def metadata_body(version, topics, allow_auto_create=False):
+    """topics None asks for all topics (v1+); at v0 all topics is the empty list.
+    allow_auto_create is the v4+ AllowAutoTopicCreation flag (v0-3 imply true)."""
     flexible = version >= 9
     if topics is None:
         body = (b"\x00" if flexible else struct.pack(">i", -1)) if version >= 1 else struct.pack(">i", 0)
@@ -146,7 +237,7 @@ def metadata_body(version, topics):
             if flexible:
                 body += b"\x00"
     if version >= 4:
-        body += b"\x00"  # AllowAutoTopicCreation=false
+        body += b"\x01" if allow_auto_create else b"\x00"  # AllowAutoTopicCreation
     if 8 <= version <= 10:
         body += b"\x00"
     if version >= 8:
@@ -156,7 +247,9 @@ def metadata_body(version, topics):
     return body
 
 
-def parse_metadata(payload, version):
+def parse_metadata(payload, version, detail=False):
+    """Topics are {"error", "name"}; with detail also "topic_id" (v10+), "internal" (v1+) and
+    "partitions": [{"error", "partition", "leader", "leader_epoch" (v7+), "replicas", "isr"}]."""
     flexible = version >= 9
     r = Reader(payload)
     out = {"correlation": r.int32()}
@@ -180,16 +273,32 @@ def parse_metadata(payload, version):
     topics = []
     for _ in range(r.array_len(flexible)):
         t = {"error": r.int16(), "name": r.string(flexible)}
+        extra = {}
         if version >= 10:
-            r.take(16)
+            extra["topic_id"] = r.uuid()
         if version >= 1:
-            r.int8()
-        partitions = r.array_len(flexible)
-        assert partitions == 0, partitions
+            extra["internal"] = r.bool()
+        partitions = []
+        for _ in range(r.array_len(flexible)):
+            p = {"error": r.int16(), "partition": r.int32(), "leader": r.int32()}
+            if version >= 7:
+                p["leader_epoch"] = r.int32()
+            p["replicas"] = r.int32_array(flexible)
+            p["isr"] = r.int32_array(flexible)
+            if version >= 5:
+                p["offline"] = r.int32_array(flexible)
+            if flexible:
+                r.skip_tags()
+            partitions.append(p)
+        extra["partitions"] = partitions
         if version >= 8:
             r.int32()
         if flexible:
             r.skip_tags()
+        if detail:
+            t.update(extra)
+        else:
+            assert partitions == [], partitions
         topics.append(t)
     out["topics"] = topics
     if 8 <= version <= 10:
@@ -199,4 +308,280 @@ def parse_metadata(payload, version):
     if flexible:
         r.skip_tags()
     assert r.done(), f"{len(payload) - r.pos} trailing bytes at v{version}"
+    return out
+
+
+def metadata(broker, topics=None, version=12, allow_auto_create=False):
+    """One Metadata request on a fresh connection; the parsed response with topic detail."""
+    with Conn(broker) as conn:
+        payload = conn.call(METADATA, version, metadata_body(version, topics, allow_auto_create),
+                            flexible=version >= 9)
+    return parse_metadata(payload, version, detail=True)
+
+
+def create_topics(broker, topics):
+    """CreateTopics v7 (flexible); topics: [(name, partitions, {config: value})]. Returns
+    {name: error code}."""
+    w = Writer(True)
+
+    def topic(w, t):
+        name, partitions, configs = t
+        w.string(name).int32(partitions).int16(1).array([], None)
+        w.array(sorted(configs.items()), lambda w, kv: w.string(kv[0]).string(kv[1]).tags())
+        w.tags()
+
+    body = w.array(topics, topic).int32(10000).bool(False).tags().bytes()
+    with Conn(broker) as conn:
+        r = Reader(conn.call(CREATE_TOPICS, 7, body, flexible=True))
+    r.int32()
+    r.skip_tags()
+    r.int32()
+    out = {}
+    for _ in range(r.array_len(True)):
+        name = r.string(True)
+        r.take(16)
+        error = r.int16()
+        r.string(True)
+        r.int32()
+        r.int16()
+        for _ in range(max(r.array_len(True), 0)):
+            r.string(True), r.string(True), r.bool(), r.int8(), r.bool()
+            r.skip_tags()
+        r.skip_tags()
+        out[name] = error
+    return out
+
+
+def listed_topics(broker, version=12):
+    """{name: topic} of an all-topics Metadata request, for topics without an error."""
+    return {t["name"]: t for t in metadata(broker, None, version)["topics"] if t["error"] == 0}
+
+
+def incremental_alter_configs_body(version, resources, validate_only=False):
+    """resources: [(resource_type, name, [(config_name, op, value_or_None), ...]), ...]"""
+    w = Writer(version >= 1)
+
+    def config(w, c):
+        w.string(c[0]).int8(c[1]).string(c[2]).tags()
+
+    def resource(w, res):
+        w.int8(res[0]).string(res[1]).array(res[2], config).tags()
+
+    return w.array(resources, resource).bool(validate_only).tags().bytes()
+
+
+def parse_alter_configs_response(payload, flexible):
+    """AlterConfigs / IncrementalAlterConfigs response: {(type, name): (error, message)}."""
+    r = Reader(payload)
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    r.int32()  # throttle
+    out = {}
+    for _ in range(r.array_len(flexible)):
+        error, message = r.int16(), r.string(flexible)
+        rtype, name = r.int8(), r.string(flexible)
+        if flexible:
+            r.skip_tags()
+        out[(rtype, name)] = (error, message)
+    if flexible:
+        r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes"
+    return out
+
+
+def describe_configs_body(version, resources, synonyms=False, documentation=False):
+    """resources: [(resource_type, name, keys_or_None), ...]"""
+    w = Writer(version >= 4)
+
+    def resource(w, res):
+        w.int8(res[0]).string(res[1]).array(res[2], lambda w, k: w.string(k)).tags()
+
+    w.array(resources, resource)
+    if version >= 1:
+        w.bool(synonyms)
+    if version >= 3:
+        w.bool(documentation)
+    return w.tags().bytes()
+
+
+def parse_describe_configs(payload, version):
+    """[{"error", "message", "type", "name", "configs": {name: {"value", "read_only", "source",
+    "sensitive", "synonyms": [(name, value, source)], "type", "doc"}}}] in response order."""
+    flexible = version >= 4
+    r = Reader(payload)
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    r.int32()
+    results = []
+    for _ in range(r.array_len(flexible)):
+        res = {"error": r.int16(), "message": r.string(flexible), "type": r.int8(),
+               "name": r.string(flexible), "configs": {}}
+        for _ in range(r.array_len(flexible)):
+            name = r.string(flexible)
+            c = {"value": r.string(flexible), "read_only": r.bool()}
+            if version >= 1:
+                c["source"] = r.int8()
+            c["sensitive"] = r.bool()
+            if version >= 1:
+                c["synonyms"] = []
+                for _ in range(r.array_len(flexible)):
+                    c["synonyms"].append((r.string(flexible), r.string(flexible), r.int8()))
+                    if flexible:
+                        r.skip_tags()
+            if version >= 3:
+                c["type"] = r.int8()
+                c["doc"] = r.string(flexible)
+            if flexible:
+                r.skip_tags()
+            res["configs"][name] = c
+        if flexible:
+            r.skip_tags()
+        results.append(res)
+    if flexible:
+        r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes"
+    return results
+
+
+def describe_cluster_body(version, endpoint_type=1, include_fenced=False):
+    w = Writer(True).bool(False)
+    if version >= 1:
+        w.int8(endpoint_type)
+    if version >= 2:
+        w.bool(include_fenced)
+    return w.tags().bytes()
+
+
+def parse_describe_cluster(payload, version):
+    r = Reader(payload)
+    r.int32()
+    r.skip_tags()
+    out = {"throttle": r.int32(), "error": r.int16(), "message": r.string(True)}
+    if version >= 1:
+        out["endpoint_type"] = r.int8()
+    out["cluster_id"] = r.string(True)
+    out["controller_id"] = r.int32()
+    brokers = []
+    for _ in range(r.array_len(True)):
+        b = {"node_id": r.int32(), "host": r.string(True), "port": r.int32(),
+             "rack": r.string(True)}
+        if version >= 2:
+            b["fenced"] = r.bool()
+        r.skip_tags()
+        brokers.append(b)
+    out["brokers"] = brokers
+    out["authorized_operations"] = r.int32()
+    r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes"
+    return out
+
+
+def describe_topic_partitions_body(topics, limit, cursor=None):
+    """cursor: None or (topic_name, partition_index)."""
+    w = Writer(True)
+    w.array(topics, lambda w, t: w.string(t).tags()).int32(limit)
+    if cursor is None:
+        w.int8(-1)
+    else:
+        w.int8(1).string(cursor[0]).int32(cursor[1]).tags()
+    return w.tags().bytes()
+
+
+def parse_describe_topic_partitions(payload):
+    """{"topics": [{"error", "name", "topic_id", "internal", "partitions": [...]}],
+    "next_cursor": None or (topic_name, partition_index)}"""
+    r = Reader(payload)
+    r.int32()
+    r.skip_tags()
+    r.int32()
+    topics = []
+    for _ in range(r.array_len(True)):
+        t = {"error": r.int16(), "name": r.string(True), "topic_id": r.uuid(),
+             "internal": r.bool(), "partitions": []}
+        for _ in range(r.array_len(True)):
+            p = {"error": r.int16(), "partition": r.int32(), "leader": r.int32(),
+                 "leader_epoch": r.int32(), "replicas": r.int32_array(True),
+                 "isr": r.int32_array(True), "elr": r.int32_array(True),
+                 "last_known_elr": r.int32_array(True), "offline": r.int32_array(True)}
+            r.skip_tags()
+            t["partitions"].append(p)
+        r.int32()  # authorized operations
+        r.skip_tags()
+        topics.append(t)
+    cursor = None
+    if r.int8() >= 0:
+        cursor = (r.string(True), r.int32())
+        r.skip_tags()
+    r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes"
+    return {"topics": topics, "next_cursor": cursor}
+
+
+def list_config_resources_body(version, resource_types=()):
+    w = Writer(True)
+    if version >= 1:
+        w.array(list(resource_types), lambda w, t: w.int8(t))
+    return w.tags().bytes()
+
+
+def parse_list_config_resources(payload, version):
+    """{"error", "resources": [(name, type)]} (type None at v0)."""
+    r = Reader(payload)
+    r.int32()
+    r.skip_tags()
+    r.int32()
+    out = {"error": r.int16(), "resources": []}
+    for _ in range(r.array_len(True)):
+        name = r.string(True)
+        rtype = r.int8() if version >= 1 else None
+        r.skip_tags()
+        out["resources"].append((name, rtype))
+    r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes"
+    return out
+
+
+def describe_log_dirs_body(version, topics=None):
+    """topics: None for every partition, else [(topic, [partition, ...])]."""
+    w = Writer(version >= 2)
+
+    def topic(w, t):
+        w.string(t[0]).array(t[1], lambda w, p: w.int32(p)).tags()
+
+    return w.array(topics, topic).tags().bytes()
+
+
+def parse_describe_log_dirs(payload, version):
+    """{"error" (v3+), "results": [{"error", "log_dir", "partitions": {(topic, partition):
+    (size, offset_lag, is_future)}, "total_bytes", "usable_bytes" (v4+), "cordoned" (v5+)}]}"""
+    flexible = version >= 2
+    r = Reader(payload)
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    r.int32()
+    out = {"error": r.int16() if version >= 3 else None, "results": []}
+    for _ in range(r.array_len(flexible)):
+        res = {"error": r.int16(), "log_dir": r.string(flexible), "partitions": {}}
+        for _ in range(r.array_len(flexible)):
+            name = r.string(flexible)
+            for _ in range(r.array_len(flexible)):
+                index = r.int32()
+                res["partitions"][(name, index)] = (r.int64(), r.int64(), r.bool())
+                if flexible:
+                    r.skip_tags()
+            if flexible:
+                r.skip_tags()
+        if version >= 4:
+            res["total_bytes"], res["usable_bytes"] = r.int64(), r.int64()
+        if version >= 5:
+            res["cordoned"] = r.bool()
+        if flexible:
+            r.skip_tags()
+        out["results"].append(res)
+    if flexible:
+        r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes"
     return out

@@ -1,9 +1,11 @@
-"""kcat (librdkafka 2.0.2) reads Quire's metadata: brokers, node id, unknown topics."""
+"""kcat (librdkafka 2.0.2) reads Quire's metadata: brokers, node id, topics and their partitions,
+unknown topics, and topics auto-created by its metadata request."""
 
 import json
 import subprocess
 
 import harness
+import kafka_frames
 
 KCAT_TIMEOUT_S = 30
 UNKNOWN_TOPIC = "Broker: Unknown topic or partition"
@@ -69,6 +71,81 @@ class KcatMetadata(harness.BrokerTestCase):
         self.assertEqual(topic["topic"], "nosuchtopic")
         self.assertEqual(topic.get("error"), UNKNOWN_TOPIC, md)
         self.assertEqual(topic["partitions"], [])
+
+
+def listing_with_topics(broker):
+    """kcat -L -J of all topics, or None while it lists none."""
+    md = metadata_json(broker)
+    return md if md["topics"] else None
+
+
+def partitions_of(md):
+    """{topic: [(partition, leader, replicas, isrs)]} of kcat -L -J output."""
+    return {t["topic"]: [(p["partition"], p["leader"], [r["id"] for r in p["replicas"]],
+                          [r["id"] for r in p["isrs"]]) for p in t["partitions"]]
+            for t in md["topics"]}
+
+
+class KcatTopics(harness.BrokerTestCase):
+    def test_lists_created_topics_with_their_partitions(self):
+        broker = self.start_broker(NO_AUTO_CREATE)
+        self.assertEqual(kafka_frames.create_topics(broker, [("orders", 3, {}), ("audit", 1, {})]),
+                         {"orders": 0, "audit": 0})
+        md = metadata_json(broker)
+        self.assertEqual([t.get("error") for t in md["topics"]], [None, None])
+        self.assertEqual(partitions_of(md),
+                         {"orders": [(i, 1, [1], [1]) for i in range(3)],
+                          "audit": [(0, 1, [1], [1])]})
+        # The same topics and counts as the broker's own Metadata v12 answer.
+        raw = kafka_frames.listed_topics(broker)
+        self.assertEqual({n: len(t["partitions"]) for n, t in raw.items()},
+                         {"orders": 3, "audit": 1})
+
+    def test_one_named_topic_is_listed_alone(self):
+        broker = self.start_broker(NO_AUTO_CREATE)
+        kafka_frames.create_topics(broker, [("orders", 2, {}), ("audit", 1, {})])
+        md = metadata_json(broker, "-t", "orders")
+        self.assertEqual(partitions_of(md), {"orders": [(0, 1, [1], [1]), (1, 1, [1], [1])]})
+
+    def test_plain_listing_names_topics_and_partition_counts(self):
+        broker = self.start_broker(NO_AUTO_CREATE)
+        kafka_frames.create_topics(broker, [("orders", 2, {})])
+        out = kcat(broker, "-L")
+        self.assertIn(' topic "orders" with 2 partitions:', out)
+        self.assertIn("partition 0, leader 1, replicas: 1, isrs: 1", out)
+        self.assertIn("partition 1, leader 1, replicas: 1, isrs: 1", out)
+
+
+class KcatAutoCreation(harness.BrokerTestCase):
+    def test_listing_a_new_topic_creates_it_with_num_partitions(self):
+        broker = self.start_broker(["num.partitions=3"])
+        # kcat -L uses a producer handle, whose metadata requests allow auto-creation.
+        first = metadata_json(broker, "-t", "newtopic")
+        self.assertEqual([(t["topic"], t.get("error")) for t in first["topics"]],
+                         [("newtopic", "Broker: Leader not available")])
+        md = harness.wait_until(lambda: listing_with_topics(broker),
+                                what="auto-created topic in kcat -L")
+        self.assertEqual(partitions_of(md), {"newtopic": [(i, 1, [1], [1]) for i in range(3)]})
+        self.assertEqual(broker.partition_dirs(), ["newtopic-0", "newtopic-1", "newtopic-2"])
+
+    def test_new_topic_stays_unknown_when_auto_creation_is_disabled(self):
+        broker = self.start_broker(NO_AUTO_CREATE + ["num.partitions=3"])
+        md = metadata_json(broker, "-t", "newtopic")
+        self.assertEqual(md["topics"][0].get("error"), UNKNOWN_TOPIC)
+        md = metadata_json(broker, "-t", "newtopic")
+        self.assertEqual(md["topics"][0].get("error"), UNKNOWN_TOPIC)
+        self.assertEqual(metadata_json(broker)["topics"], [])
+        self.assertEqual(broker.partition_dirs(), [])
+
+    def test_consumer_offsets_is_not_created_by_listing_it(self):
+        broker = self.start_broker()
+        md = metadata_json(broker, "-t", "__consumer_offsets")
+        self.assertEqual(md["topics"][0].get("error"), UNKNOWN_TOPIC)
+        # A topic auto-created afterwards shows that earlier creations would have completed.
+        metadata_json(broker, "-t", "later")
+        md = harness.wait_until(lambda: listing_with_topics(broker),
+                                what="auto-created topic 'later'")
+        self.assertEqual([t["topic"] for t in md["topics"]], ["later"])
 
 
 if __name__ == "__main__":

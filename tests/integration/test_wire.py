@@ -148,6 +148,14 @@ class Wire(harness.BrokerTestCase):
         self.assertTrue(conn.is_closed())
         self.assertIn("SIGINT received", broker.log_text())
 
+    def test_sigterm_as_soon_as_the_listener_is_logged_stops_cleanly(self):
+        # The harness (and any supervisor) may stop a broker the moment it logs "listening on":
+        # startup work after that line (metadata replay) must not leave SIGTERM fatal.
+        for _ in range(3):
+            broker = self.start_broker()
+            broker.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(broker.proc.wait(10), 0, broker.log_text())
+
 
 if __name__ == "__main__":
     harness.main()

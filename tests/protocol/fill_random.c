@@ -28,11 +28,11 @@ struct wire_str msg_fill_str(struct msg_fill *c, bool nullable) {
 }
 
 struct wire_bytes msg_fill_bytes(struct msg_fill *c, bool nullable) {
-  if (nullable && msg_fill_next(c) % 5 == 0) return (struct wire_bytes){NULL, -1};
+  if (nullable && msg_fill_next(c) % 5 == 0) return (struct wire_bytes){NULL, -1, NULL};
   int32_t len = (int32_t)(msg_fill_next(c) % 17);
   uint8_t *b = msg_fill_alloc(c, (size_t)len + 1);
   for (int32_t i = 0; i < len; i++) b[i] = (uint8_t)msg_fill_next(c);
-  return (struct wire_bytes){b, len};
+  return (struct wire_bytes){b, len, NULL};
 }
 
 void msg_fill_uuid(struct msg_fill *c, struct wire_uuid *u) {

@@ -265,7 +265,7 @@ START_TEST(golden_frame_decodes_reencodes_identically_and_has_the_expected_field
   ck_assert_msg(size == len, "%s: size() gives %zu bytes for a %zu-byte frame", file, size, len);
   uint8_t *again = malloc(size);
   ck_assert_ptr_nonnull(again);
-  struct wire_writer w = {again, again + size, WIRE_OK};
+  struct wire_writer w = {again, again + size, WIRE_OK, NULL};
   ck_assert_int_eq(msg_request_header_encode(&d.header, &w, d.header_version), WIRE_OK);
   ck_assert_int_eq(d.api->request.encode(d.body, &w, d.version), WIRE_OK);
   ck_assert(w.p == again + size);

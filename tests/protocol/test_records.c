@@ -52,7 +52,7 @@ START_TEST(every_message_version_round_trips) {
         void *m = fill_new(row, msg_fill_messages[i], v, seed_of(n, v, i), &arena);
         size_t len = row->codec.size(m, v);
         uint8_t *first = malloc(len + 1), *second = malloc(len + 1);
-        struct wire_writer w = {first, first + len, WIRE_OK};
+        struct wire_writer w = {first, first + len, WIRE_OK, NULL};
         ck_assert_int_eq(row->codec.encode(m, &w, v), WIRE_OK);
         ck_assert_msg(w.p == first + len, "%s v%d: size() %zu, encode wrote %td", row->name, v, len,
                       w.p - first);
@@ -62,7 +62,7 @@ START_TEST(every_message_version_round_trips) {
         int rc = row->codec.decode(back, &r, v);
         ck_assert_msg(rc == WIRE_OK, "%s v%d: decode: %s", row->name, v, wire_status_name(rc));
         ck_assert_msg(r.p == r.end, "%s v%d: decode left %td bytes", row->name, v, r.end - r.p);
-        struct wire_writer w2 = {second, second + len, WIRE_OK};
+        struct wire_writer w2 = {second, second + len, WIRE_OK, NULL};
         ck_assert_int_eq(row->codec.encode(back, &w2, v), WIRE_OK);
         ck_assert_msg(w2.p == second + len && memcmp(first, second, len) == 0,
                       "%s v%d seed %d: re-encoding differs", row->name, v, n);
@@ -187,7 +187,7 @@ START_TEST(every_metadata_record_round_trips_in_its_frame) {
         size_t len = metadata_record_size(t->key, v, m);
         ck_assert_uint_eq(len, 3 + t->codec.size(m, v)); /* keys and versions < 128 */
         uint8_t *first = malloc(len), *second = malloc(len);
-        struct wire_writer w = {first, first + len, WIRE_OK};
+        struct wire_writer w = {first, first + len, WIRE_OK, NULL};
         ck_assert_int_eq(metadata_record_encode(&w, t->key, v, m), WIRE_OK);
         ck_assert(w.p == first + len);
         ck_assert_int_eq(first[0], 1);
@@ -200,7 +200,7 @@ START_TEST(every_metadata_record_round_trips_in_its_frame) {
         ck_assert_msg(rc == WIRE_OK, "%s v%d: %s", t->name, v, wire_status_name(rc));
         ck_assert_ptr_eq(rec.type, t);
         ck_assert_int_eq(rec.version, v);
-        struct wire_writer w2 = {second, second + len, WIRE_OK};
+        struct wire_writer w2 = {second, second + len, WIRE_OK, NULL};
         ck_assert_int_eq(metadata_record_encode(&w2, t->key, v, rec.message), WIRE_OK);
         ck_assert(w2.p == second + len && memcmp(first, second, len) == 0);
 
@@ -251,7 +251,7 @@ static void encode_equals(int16_t key, int16_t version, const void *m, const uin
                           size_t want_len) {
   ck_assert_uint_eq(metadata_record_size(key, version, m), want_len);
   uint8_t buf[128];
-  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK};
+  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK, NULL};
   ck_assert_int_eq(metadata_record_encode(&w, key, version, m), WIRE_OK);
   ck_assert_uint_eq((size_t)(w.p - buf), want_len);
   ck_assert_mem_eq(buf, want, want_len);
@@ -366,12 +366,12 @@ START_TEST(bad_metadata_frames_fail_cleanly) {
   /* the encoder refuses what it cannot frame, and a buffer too small */
   struct msg_topic_record topic;
   msg_topic_record_init(&topic);
-  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK};
+  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK, NULL};
   ck_assert_int_eq(metadata_record_encode(&w, 6, 0, &topic), WIRE_EINVALID);
   ck_assert_int_eq(metadata_record_encode(&w, MSG_METADATA_TOPIC_RECORD, 1, &topic), WIRE_EVERSION);
   ck_assert_ptr_eq(w.p, buf);
   ck_assert_uint_eq(metadata_record_size(6, 0, &topic), 0);
-  struct wire_writer small = {buf, buf + 5, WIRE_OK};
+  struct wire_writer small = {buf, buf + 5, WIRE_OK, NULL};
   ck_assert_int_eq(metadata_record_encode(&small, MSG_METADATA_TOPIC_RECORD, 0, &topic),
                    WIRE_ENOSPACE);
 }
@@ -389,7 +389,7 @@ static void coordinator_round_trip(coordinator_find_fn *find,
   size_t klen = coordinator_key_size(t, key);
   size_t vlen = coordinator_value_size(t, v, value);
   uint8_t *kbuf = malloc(klen), *vbuf = malloc(vlen);
-  struct wire_writer kw = {kbuf, kbuf + klen, WIRE_OK}, vw = {vbuf, vbuf + vlen, WIRE_OK};
+  struct wire_writer kw = {kbuf, kbuf + klen, WIRE_OK, NULL}, vw = {vbuf, vbuf + vlen, WIRE_OK, NULL};
   ck_assert_int_eq(coordinator_key_encode(&kw, t, key), WIRE_OK);
   ck_assert_int_eq(coordinator_value_encode(&vw, t, v, value), WIRE_OK);
   ck_assert(kw.p == kbuf + klen && vw.p == vbuf + vlen);
@@ -402,7 +402,7 @@ static void coordinator_round_trip(coordinator_find_fn *find,
   ck_assert_msg(rc == WIRE_OK, "%s v%d: %s", t->name, v, wire_status_name(rc));
   ck_assert_ptr_eq(rec.type, t);
   uint8_t *k2 = malloc(klen), *v2 = malloc(vlen);
-  struct wire_writer kw2 = {k2, k2 + klen, WIRE_OK};
+  struct wire_writer kw2 = {k2, k2 + klen, WIRE_OK, NULL};
   ck_assert_int_eq(coordinator_key_encode(&kw2, t, rec.key), WIRE_OK);
   ck_assert_mem_eq(k2, kbuf, klen);
   if (tombstone) {
@@ -410,7 +410,7 @@ static void coordinator_round_trip(coordinator_find_fn *find,
     ck_assert_int_eq(rec.value_version, -1);
   } else {
     ck_assert_int_eq(rec.value_version, v);
-    struct wire_writer vw2 = {v2, v2 + vlen, WIRE_OK};
+    struct wire_writer vw2 = {v2, v2 + vlen, WIRE_OK, NULL};
     ck_assert_int_eq(coordinator_value_encode(&vw2, t, v, rec.value), WIRE_OK);
     ck_assert_mem_eq(v2, vbuf, vlen);
   }
@@ -485,12 +485,12 @@ START_TEST(golden_offset_commit_record) {
 
   uint8_t buf[64];
   ck_assert_uint_eq(coordinator_key_size(t, &key), sizeof(offset_commit_key));
-  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK};
+  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK, NULL};
   ck_assert_int_eq(coordinator_key_encode(&w, t, &key), WIRE_OK);
   ck_assert_uint_eq((size_t)(w.p - buf), sizeof(offset_commit_key));
   ck_assert_mem_eq(buf, offset_commit_key, sizeof(offset_commit_key));
   ck_assert_uint_eq(coordinator_value_size(t, 3, &value), sizeof(offset_commit_value));
-  w = (struct wire_writer){buf, buf + sizeof(buf), WIRE_OK};
+  w = (struct wire_writer){buf, buf + sizeof(buf), WIRE_OK, NULL};
   ck_assert_int_eq(coordinator_value_encode(&w, t, 3, &value), WIRE_OK);
   ck_assert_uint_eq((size_t)(w.p - buf), sizeof(offset_commit_value));
   ck_assert_mem_eq(buf, offset_commit_value, sizeof(offset_commit_value));
@@ -555,7 +555,7 @@ START_TEST(golden_leader_change_control_record) {
   ck_assert_int_eq(m.granting_voters.count, 1);
   ck_assert_uint_eq(t->codec.size(&m, 0), sizeof(leader_change));
   uint8_t buf[64];
-  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK};
+  struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK, NULL};
   ck_assert_int_eq(t->codec.encode(&m, &w, 0), WIRE_OK);
   ck_assert_mem_eq(buf, leader_change, sizeof(leader_change));
   wire_arena_free(&arena);

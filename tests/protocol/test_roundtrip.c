@@ -18,7 +18,7 @@ static uint8_t *encode_exact(const struct msg_codec *codec, const void *m, int16
   size_t size = codec->size(m, v);
   uint8_t *buf = malloc(size ? size : 1);
   ck_assert_ptr_nonnull(buf);
-  struct wire_writer w = {buf, buf + size, WIRE_OK};
+  struct wire_writer w = {buf, buf + size, WIRE_OK, NULL};
   ck_assert_int_eq(codec->encode(m, &w, v), WIRE_OK);
   ck_assert_msg(w.p == buf + size, "size() says %zu, encode wrote %td", size, w.p - buf);
   *len = size;
@@ -92,7 +92,7 @@ START_TEST(headers_round_trip) {
     struct msg_request_header h, back;
     msg_request_header_fill(&h, v, &fill);
     uint8_t buf[256];
-    struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK};
+    struct wire_writer w = {buf, buf + sizeof(buf), WIRE_OK, NULL};
     ck_assert_int_eq(msg_request_header_encode(&h, &w, v), WIRE_OK);
     ck_assert_uint_eq((size_t)(w.p - buf), msg_request_header_size(&h, v));
     struct wire_reader r = {buf, w.p, &arena};

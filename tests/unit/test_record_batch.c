@@ -53,11 +53,11 @@ static void write_nullable(struct wire_writer *w, const char *s) {
 
 /* Encodes records into out; returns the size. */
 static size_t records_build(uint8_t *out, size_t cap, const struct test_record *recs, int count) {
-  struct wire_writer w = {out, out + cap, WIRE_OK};
+  struct wire_writer w = {out, out + cap, WIRE_OK, NULL};
   for (int i = 0; i < count; i++) {
     const struct test_record *r = &recs[i];
     uint8_t body[1024];
-    struct wire_writer bw = {body, body + sizeof(body), WIRE_OK};
+    struct wire_writer bw = {body, body + sizeof(body), WIRE_OK, NULL};
     wire_write_i8(&bw, 0);
     wire_write_varlong(&bw, r->timestamp_delta);
     wire_write_varint(&bw, r->offset_delta);
@@ -80,7 +80,7 @@ static size_t records_build(uint8_t *out, size_t cap, const struct test_record *
 /* Writes a batch with these header fields around records; computes the CRC; returns the size. */
 static size_t batch_build(uint8_t *out, size_t cap, const struct test_batch *t,
                           const uint8_t *records, size_t records_size) {
-  struct wire_writer w = {out, out + cap, WIRE_OK};
+  struct wire_writer w = {out, out + cap, WIRE_OK, NULL};
   wire_write_i64(&w, t->base_offset);
   wire_write_i32(&w, (int32_t)(RB_HEADER_SIZE - RB_LOG_OVERHEAD + records_size));
   wire_write_i32(&w, t->partition_leader_epoch);

@@ -26,7 +26,7 @@ DEFINE_CODEC(arrays)
 DEFINE_CODEC(tagged)
 
 static size_t encode_checked(const void *m, int16_t v, encode_fn *enc, size_fn *size) {
-  struct wire_writer w = {out, out + sizeof(out), WIRE_OK};
+  struct wire_writer w = {out, out + sizeof(out), WIRE_OK, NULL};
   ck_assert_int_eq(enc(m, &w, v), WIRE_OK);
   size_t n = (size_t)(w.p - out);
   ck_assert_uint_eq(n, size(m, v));
@@ -249,7 +249,7 @@ END_TEST
 START_TEST(unknown_versions_are_refused) {
   struct msg_prims p;
   msg_prims_init(&p);
-  struct wire_writer w = {out, out + sizeof(out), WIRE_OK};
+  struct wire_writer w = {out, out + sizeof(out), WIRE_OK, NULL};
   ck_assert_int_eq(msg_prims_encode(&p, &w, 2), WIRE_EVERSION);
   struct wire_reader r = {out, out + sizeof(out), NULL};
   ck_assert_int_eq(msg_prims_decode(&p, &r, -1), WIRE_EVERSION);
@@ -259,7 +259,7 @@ END_TEST
 START_TEST(a_short_buffer_is_reported) {
   struct msg_prims p;
   msg_prims_init(&p);
-  struct wire_writer w = {out, out + 10, WIRE_OK};
+  struct wire_writer w = {out, out + 10, WIRE_OK, NULL};
   ck_assert_int_eq(msg_prims_encode(&p, &w, 0), WIRE_ENOSPACE);
 }
 END_TEST

@@ -181,6 +181,12 @@ static int handle_frames(struct connection *c) {
       deferred_on_done(deferred, on_deferred_done, c);
       return 0;
     }
+    if (result == DISPATCH_NONE) { /* answered by silence (acks=0) */
+      wire_arena_free(&c->arena);
+      evbuffer_drain(in, (size_t)len);
+      c->requests++;
+      continue;
+    }
     if (request_done(c, result == DISPATCH_RESPOND ? &out : NULL, (size_t)len) != 0) return -1;
   }
   /* An incomplete frame: it must arrive whole within the read timeout of its first bytes. */

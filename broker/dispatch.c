@@ -217,7 +217,7 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
   /* The decode is bounded by the frame; what a handler answers is bounded by its own limits
    * (fetch sizes, partition counts), so the response may use the arena's absolute cap. */
   if (arena->limit < DISPATCH_RESPONSE_ARENA_MAX) arena->limit = DISPATCH_RESPONSE_ARENA_MAX;
-  struct request_ctx ctx = {broker, listener, &header, version, arena, NULL, NULL};
+  struct request_ctx ctx = {broker, listener, &header, version, arena, NULL, NULL, false};
   if (h->fn(&ctx, request, response) != 0) {
     if (ctx.deferred != NULL) log_error("net", "%s handler deferred and failed", api->name);
     response_files_release(ctx.files);
@@ -236,6 +236,10 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
     d->response = response;
     *deferred = d;
     return DISPATCH_DEFERRED;
+  }
+  if (ctx.no_response) {
+    response_files_release(ctx.files);
+    return DISPATCH_NONE;
   }
   return respond(api, &ctx, response, out);
 }

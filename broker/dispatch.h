@@ -23,6 +23,7 @@ struct request_ctx {
   struct wire_arena *arena;
   struct deferred *deferred;   /* set by request_defer */
   struct request_files *files; /* set by request_file_bytes */
+  bool no_response;            /* set by the handler: nothing is sent (Produce with acks=0) */
 };
 
 /* A response frame to send: data (from the request's arena) with the bytes of files spliced in
@@ -63,7 +64,7 @@ const struct handler *dispatch_handler(int16_t key);
 /* The handler table in API key order, for ApiVersions. */
 const struct handler *dispatch_handlers(size_t *count);
 
-enum dispatch_result { DISPATCH_RESPOND, DISPATCH_CLOSE, DISPATCH_DEFERRED };
+enum dispatch_result { DISPATCH_RESPOND, DISPATCH_CLOSE, DISPATCH_DEFERRED, DISPATCH_NONE };
 
 /* The arena cap once a request is decoded: room for the response. */
 #define DISPATCH_RESPONSE_ARENA_MAX ((size_t)64 << 20)

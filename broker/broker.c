@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,8 +32,81 @@ static int apply_record(void *arg, const uint8_t *value, size_t size, int64_t of
               (long long)offset, strerror(-rc));
     return rc;
   }
-  if (!b->replaying) partitions_apply_change(b, &change);
+  if (b->replaying) return 0;
+  /* a broker config changed (ConfigRecord of resource type BROKER): a new effective config,
+   * handed to every partition log */
+  if (change.kind == IMAGE_CHANGE_CONFIG && change.topic[0] == '\0') broker_config_reload(b);
+  partitions_apply_change(b, &change);
   return 0;
+}
+
+/* The image's dynamic configs of one BROKER resource as config_override items (malloc'd). */
+static struct config_override *dynamic_layer(const struct image *img, const char *resource,
+                                             int *count) {
+  const struct image_configs *c = NULL;
+  for (size_t i = 0; i < img->broker_config_count; i++)
+    if (strcmp(img->broker_configs[i].resource, resource) == 0) c = &img->broker_configs[i].configs;
+  size_t n = c != NULL ? c->count : 0;
+  struct config_override *ov = calloc(n + 1, sizeof(*ov));
+  for (size_t i = 0; ov != NULL && i < n; i++)
+    ov[i] = (struct config_override){c->items[i].name, c->items[i].value};
+  *count = (int)n;
+  return ov;
+}
+
+static int config_swap(struct broker *b) {
+  char id[16], err[1024];
+  int default_count = 0, broker_count = 0, rc = -ENOMEM;
+  snprintf(id, sizeof(id), "%d", b->static_cfg->node_id);
+  struct config_override *dyn_default = dynamic_layer(&b->image, "", &default_count);
+  struct config_override *dyn_broker = dynamic_layer(&b->image, id, &broker_count);
+  struct config *cfg = calloc(1, sizeof(*cfg));
+  struct config **retired =
+      realloc(b->cfg_retired, (b->cfg_retired_count + 1) * sizeof(*b->cfg_retired));
+  if (retired != NULL) b->cfg_retired = retired;
+  if (dyn_default == NULL || dyn_broker == NULL || cfg == NULL || retired == NULL) {
+    log_error("config", "cannot apply the dynamic broker configs: out of memory");
+    goto done;
+  }
+  if (config_load_dynamic(cfg, b->static_cfg, dyn_default, default_count, dyn_broker, broker_count,
+                          err, sizeof(err)) != 0) {
+    log_error("config",
+              "the dynamic broker configs cannot be applied, keeping the current ones: %s", err);
+    rc = -EINVAL;
+    goto done;
+  }
+  b->cfg_retired[b->cfg_retired_count++] = cfg;
+  b->cfg = cfg;
+  cfg = NULL;
+  log_info("config",
+           "effective configuration rebuilt: %d cluster-wide and %d per-broker dynamic "
+           "configs",
+           b->cfg->dynamic_default.count, b->cfg->dynamic_broker.count);
+  rc = 0;
+done:
+  free(cfg);
+  free(dyn_default);
+  free(dyn_broker);
+  return rc;
+}
+
+int broker_config_reload(struct broker *b) {
+  if (b->static_cfg == NULL) b->static_cfg = b->cfg;
+  int rc = config_swap(b);
+  if (rc == 0) partitions_reconfigure(b);
+  return rc;
+}
+
+/* Frees the configurations built here; b->cfg is the static one again. */
+static void config_retired_free(struct broker *b) {
+  if (b->static_cfg != NULL) b->cfg = b->static_cfg;
+  for (size_t i = 0; i < b->cfg_retired_count; i++) {
+    config_free(b->cfg_retired[i]);
+    free(b->cfg_retired[i]);
+  }
+  free(b->cfg_retired);
+  b->cfg_retired = NULL;
+  b->cfg_retired_count = 0;
 }
 
 static int snapshot_records(void *arg, struct batch_builder *records, int64_t now_ms) {
@@ -74,6 +149,7 @@ static void problems_log(struct logdir_problems *p) {
 }
 
 int broker_storage_open(struct broker *b) {
+  if (b->static_cfg == NULL) b->static_cfg = b->cfg;
   const struct config *cfg = b->cfg;
   int64_t now = broker_now_ms();
   b->io = storage_io_posix();
@@ -125,6 +201,9 @@ int broker_storage_open(struct broker *b) {
            (long long)mlog_snapshot_end(b->mlog), (long long)(broker_now_ms() - t0),
            b->image.topic_count);
   snapshot_maybe(b, false);
+  /* the dynamic broker configs of the image apply before the logs are brought in line; the
+   * logs opened before the replay get their settings again (topic overrides included) */
+  broker_config_reload(b);
   rc = controller_create(b, &b->controller);
   if (rc == 0) rc = partitions_reconcile(b);
   if (rc == 0) rc = partitions_timers_start(b);
@@ -155,4 +234,5 @@ void broker_storage_close(struct broker *b) {
   durable_queue_destroy(b->durable);
   b->durable = NULL;
   image_free(&b->image);
+  config_retired_free(b);
 }

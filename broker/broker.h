@@ -29,7 +29,15 @@ struct storage_flusher;
 struct storage_io;
 
 struct broker {
+  /* The effective configuration: static_cfg (the file and overrides, owned by main) with the
+   * dynamic broker configs of the image layered on (config_load_dynamic). Each change of those
+   * builds a new one (broker_config_reload) and swaps this pointer; the older ones stay alive in
+   * cfg_retired until broker_storage_close, since a request in flight may hold pointers into
+   * them. */
   const struct config *cfg;
+  const struct config *static_cfg;
+  struct config **cfg_retired;
+  size_t cfg_retired_count;
   struct meta_props meta;
   struct image image;
   struct event_base *base;
@@ -49,6 +57,11 @@ struct broker {
 int64_t broker_now_ms(void);
 
 int broker_storage_open(struct broker *b);
+/* Rebuilds b->cfg from static_cfg and the image's dynamic broker configs (resource "" and this
+ * node's id) and gives every open partition log its new settings. On a failure (a combination
+ * that fails a cross-key rule, out of memory) the current configuration stays, with an error
+ * logged (Kafka likewise keeps its config when dynamic values cannot be applied). */
+int broker_config_reload(struct broker *b);
 void broker_storage_close(struct broker *b);
 
 #endif

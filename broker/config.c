@@ -972,10 +972,27 @@ int config_value_check(const struct config_key *key, const char *value, char *er
 
 /* ---- lookups ------------------------------------------------------------------------------ */
 
-static const char *config_given(const struct config *cfg, const char *key) {
-  for (int i = 0; i < cfg->entry_count; i++)
-    if (strcmp(cfg->keys[i], key) == 0) return cfg->values[i];
+const char *config_layer_get(const struct config *cfg, enum config_layer layer, const char *key) {
+  char **keys = cfg->keys, **values = cfg->values;
+  int count = cfg->entry_count;
+  if (layer != CONFIG_LAYER_STATIC) {
+    const struct config_entries *l =
+        layer == CONFIG_LAYER_DYNAMIC_BROKER ? &cfg->dynamic_broker : &cfg->dynamic_default;
+    keys = l->keys;
+    values = l->values;
+    count = l->count;
+  }
+  for (int i = 0; i < count; i++)
+    if (strcmp(keys[i], key) == 0) return values[i];
   return NULL;
+}
+
+/* The most specific layer's value (Kafka's precedence), or NULL. */
+static const char *config_given(const struct config *cfg, const char *key) {
+  const char *v = config_layer_get(cfg, CONFIG_LAYER_DYNAMIC_BROKER, key);
+  if (v == NULL) v = config_layer_get(cfg, CONFIG_LAYER_DYNAMIC_DEFAULT, key);
+  if (v == NULL) v = config_layer_get(cfg, CONFIG_LAYER_STATIC, key);
+  return v;
 }
 
 bool config_is_set(const struct config *cfg, const char *key) {
@@ -1370,9 +1387,97 @@ fail:
   return -1;
 }
 
+/* ---- dynamic layers ------------------------------------------------------------------------ */
+
+bool config_key_per_broker(const char *name) {
+  /* Kafka: DynamicBrokerConfig's per-broker configs, and listener.name.<l>.<key> except for the
+   * cluster-level listener configs */
+  static const char *const cluster_level[] = {"max.connections", "max.connection.creation.rate",
+                                              "num.network.threads"};
+  if (strncmp(name, "listener.name.", 14) == 0) {
+    const char *dot = strchr(name + 14, '.');
+    if (dot == NULL) return false;
+    for (size_t i = 0; i < sizeof(cluster_level) / sizeof(cluster_level[0]); i++)
+      if (strcmp(dot + 1, cluster_level[i]) == 0) return false;
+    return true;
+  }
+  const struct config_key *k = config_key_find(name);
+  return k != NULL && k->dynamic == CONFIG_PER_BROKER;
+}
+
+bool config_key_runtime_ok(const char *name) {
+  if (strncmp(name, "listener.name.", 14) == 0) return false;
+  if (strcmp(name, "max.connections.per.ip") == 0 ||
+      strcmp(name, "max.connections.per.ip.overrides") == 0)
+    return false;
+  const struct config_key *k = config_key_find(name);
+  return k == NULL || k->dynamic != CONFIG_PER_BROKER;
+}
+
+static int config_layer_fill(struct config_entries *layer, const struct config_override *ov,
+                             int count, bool cluster_default, char *err, int err_size) {
+  for (int i = 0; i < count; i++) {
+    const char *name = ov[i].name, *value = ov[i].value;
+    if (name == NULL || value == NULL) continue;
+    const struct config_key *k = config_key_find(name);
+    char why[512];
+    why[0] = '\0';
+    if (k != NULL && k->dynamic == CONFIG_READ_ONLY)
+      snprintf(why, sizeof(why), "it cannot be updated dynamically");
+    else if (cluster_default && config_key_per_broker(name))
+      snprintf(why, sizeof(why), "it can be set for one broker only");
+    else if (!config_key_runtime_ok(name))
+      snprintf(why, sizeof(why), "Quire applies it only from the properties file");
+    else if (k != NULL) {
+      char *trimmed = config_strdup_trim(value);
+      if (trimmed == NULL) return config_fail(err, err_size, "out of memory");
+      if (config_value_check(k, trimmed, why, sizeof(why)) != 0 && why[0] == '\0')
+        snprintf(why, sizeof(why), "invalid value");
+      free(trimmed);
+    }
+    if (why[0] != '\0') {
+      log_warn("config", "dynamic %s config %s ignored: %s",
+               cluster_default ? "cluster-wide" : "per-broker", name, why);
+      continue;
+    }
+    if (props_set(&layer->keys, &layer->values, &layer->count, name, value) != 0)
+      return config_fail(err, err_size, "out of memory");
+  }
+  return 0;
+}
+
+int config_load_dynamic(struct config *cfg, const struct config *base,
+                        const struct config_override *dynamic_default, int default_count,
+                        const struct config_override *dynamic_broker, int broker_count, char *err,
+                        int err_size) {
+  memset(cfg, 0, sizeof(*cfg));
+  if (err != NULL && err_size > 0) err[0] = '\0';
+  for (int i = 0; i < base->entry_count; i++) {
+    if (props_set(&cfg->keys, &cfg->values, &cfg->entry_count, base->keys[i], base->values[i]) !=
+        0) {
+      config_fail(err, err_size, "out of memory");
+      goto fail;
+    }
+  }
+  if (config_layer_fill(&cfg->dynamic_default, dynamic_default, default_count, true, err,
+                        err_size) != 0 ||
+      config_layer_fill(&cfg->dynamic_broker, dynamic_broker, broker_count, false, err, err_size) !=
+          0)
+    goto fail;
+  if (config_derive(cfg, err, err_size) != 0) goto fail;
+  return 0;
+fail:
+  config_free(cfg);
+  return -1;
+}
+
 void config_free(struct config *cfg) {
   for (int i = 0; i < cfg->log_dir_count; i++) free(cfg->log_dirs[i]);
   free(cfg->log_dirs);
   config_props_free(cfg->keys, cfg->values, cfg->entry_count);
+  config_props_free(cfg->dynamic_default.keys, cfg->dynamic_default.values,
+                    cfg->dynamic_default.count);
+  config_props_free(cfg->dynamic_broker.keys, cfg->dynamic_broker.values,
+                    cfg->dynamic_broker.count);
   memset(cfg, 0, sizeof(*cfg));
 }

@@ -1,6 +1,9 @@
 /* Broker configuration: Kafka's key names, Apache Kafka 4.3's defaults except where DESIGN.md's
- * defaults table differs. Sources in order of precedence: --override key=value, the properties
- * file, the embedded defaults. */
+ * defaults table differs. Sources in order of precedence (Kafka's, KIP-226): this broker's dynamic
+ * values (ConfigRecords of resource "<node id>"), the cluster-wide dynamic defaults (resource ""),
+ * then the static configuration: --override key=value, the properties file, the embedded
+ * defaults. config_load reads the static part; config_load_dynamic layers the dynamic values
+ * from the metadata image on a copy of it (the broker does so whenever they change). */
 #ifndef QUIRE_BROKER_CONFIG_H
 #define QUIRE_BROKER_CONFIG_H
 
@@ -61,20 +64,54 @@ struct config {
   int64_t log_roll_ms; /* log.roll.ms, else log.roll.hours */
   int64_t log_flush_interval_messages;
   int64_t log_flush_interval_ms; /* log.flush.interval.ms, else log.flush.scheduler.interval.ms */
-  /* every key/value seen, for handlers that report configs later */
+  /* every key/value seen in the file and overrides (the static layer), for handlers that report
+   * configs later */
   char **keys, **values;
   int entry_count;
+  /* the dynamic layers (config_load_dynamic); empty after config_load */
+  struct config_entries {
+    char **keys, **values;
+    int count;
+  } dynamic_default, dynamic_broker;
+};
+
+/* A {name, value} pair given by a caller (topic overrides, dynamic broker configs, requests). */
+struct config_override {
+  const char *name;
+  const char *value;
+};
+
+/* The layers of a broker's configuration, most specific first (DescribeConfigs' sources
+ * DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG). */
+enum config_layer {
+  CONFIG_LAYER_DYNAMIC_BROKER,
+  CONFIG_LAYER_DYNAMIC_DEFAULT,
+  CONFIG_LAYER_STATIC,
 };
 
 /* Fills cfg from the embedded defaults, then the file (path may be NULL), then overrides
  * ("key=value" strings). On a bad value returns -1 with a message naming the key in err. */
 int config_load(struct config *cfg, const char *path, char *const *overrides, int override_count,
                 char *err, int err_size);
+/* Fills cfg with base's static layer (base's own dynamic layers are ignored) plus the dynamic
+ * layers given (the cluster-wide defaults, then this broker's values; entries with a NULL value
+ * are skipped), then derives the typed fields as config_load does. Dynamic entries Kafka would
+ * drop when it reads them back (KafkaConfig: read-only keys, per-broker keys among the cluster
+ * defaults, values that fail their key's check) and keys Quire cannot apply at run time
+ * (config_key_runtime_ok) are left out with a warning; unknown keys are kept, as Kafka keeps
+ * custom properties. Returns -1 with a message when the combination fails a cross-key rule. */
+int config_load_dynamic(struct config *cfg, const struct config *base,
+                        const struct config_override *dynamic_default, int default_count,
+                        const struct config_override *dynamic_broker, int broker_count, char *err,
+                        int err_size);
 void config_free(struct config *cfg);
-/* The value of any key as given (file or override) or its default; NULL when unknown, and also
- * for a known key that is unset and has no default (Kafka's null, e.g. log.retention.ms). */
+/* The value of any key from the most specific layer that has it, else its default; NULL when
+ * unknown, and also for a known key that is unset and has no default (Kafka's null, e.g.
+ * log.retention.ms). */
 const char *config_get(const struct config *cfg, const char *key);
-/* Whether key was given in the file or an override. */
+/* The value of key in one layer, or NULL. */
+const char *config_layer_get(const struct config *cfg, enum config_layer layer, const char *key);
+/* Whether key was given in any layer (the file, an override or a dynamic config). */
 bool config_is_set(const struct config *cfg, const char *key);
 /* config_get parsed as an integer (int, long or short keys) or a boolean; -1 when the key is
  * unknown, null or not of that type. */
@@ -123,6 +160,15 @@ int8_t config_type_id(enum config_type type);
  * (at most CONFIG_SYNONYMS_MAX). */
 #define CONFIG_SYNONYMS_MAX 4
 int config_synonym_names(const char *name, const char **out);
+/* Keys Kafka updates at run time that Quire cannot apply without a restart of its listeners:
+ * listeners, the protocol map, TLS and SASL settings (also with a listener.name. prefix), and
+ * the per-ip connection limits. Quire refuses them on alter rather than store a value it does
+ * not act on. */
+bool config_key_runtime_ok(const char *name);
+/* Whether Kafka allows key only on one broker's resource, not among the cluster-wide defaults:
+ * the per-broker keys and listener.name.<l>.<key> (but for max.connections,
+ * max.connection.creation.rate and num.network.threads). */
+bool config_key_per_broker(const char *name);
 /* Validates one value against its key's type, range and choices; on failure writes a message
  * naming the key and the value. */
 int config_value_check(const struct config_key *key, const char *value, char *err, int err_size);

@@ -1,10 +1,12 @@
 /* DescribeConfigs, AlterConfigs, IncrementalAlterConfigs and ListConfigResources over the config
- * model of topic_config.h. Topic overrides live in the metadata image; changing them is a
- * controller operation (ConfigRecords), answered once committed; the partition logs pick the
- * change up when it applies (partitions.c). Broker configs are static in Quire so far: describing
- * them works, altering them is refused with INVALID_REQUEST naming the keys (Kafka's answer for
- * keys it cannot change at run time). Resource types other than TOPIC, BROKER and BROKER_LOGGER
- * (GROUP, CLIENT_METRICS) get INVALID_REQUEST: Quire keeps no configs for them yet. */
+ * model of topic_config.h. Topic overrides and dynamic broker configs (KIP-226: resource "<node
+ * id>" for this broker, "" for the cluster-wide default) live in the metadata image; changing
+ * them is a controller operation (ConfigRecords), answered once committed. When the records
+ * apply, the partition logs pick a topic change up (partitions.c) and a broker change rebuilds
+ * the broker's effective configuration (broker_config_reload). BROKER_LOGGER changes (KIP-412)
+ * set the log level at once and are not stored, as in Kafka. Resource types other than TOPIC,
+ * BROKER and BROKER_LOGGER (GROUP, CLIENT_METRICS) get INVALID_REQUEST: Quire keeps no configs
+ * for them yet. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "dispatch.h"
 #include "errors.h"
 #include "image_records.h"
+#include "log.h"
 #include "topic_config.h"
 #include "topics.h"
 
@@ -138,6 +141,10 @@ int handle_describe_configs(struct request_ctx *ctx, const void *request, void *
     case CONFIG_RESOURCE_BROKER_LOGGER:
       r->error_code = config_broker_logger_describe(b->cfg, name, &args, ctx->arena, &entries,
                                                     &count, msg, sizeof(msg));
+      if (r->error_code == ERR_NONE && count == 1) { /* the level set at run time, if any */
+        static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+        entries[0].value = level_names[log_get_level()];
+      }
       break;
     default:
       r->error_code = ERR_INVALID_REQUEST;
@@ -181,27 +188,69 @@ static void alter_resource(const struct alter_op *op, int32_t i, int8_t *type,
   }
 }
 
-/* The ConfigRecords that turn the old override set into the new one. */
-static int alter_records(struct batch_builder *records, const struct image_topic *t,
-                         const struct config_override *now, int now_count, int64_t now_ms) {
-  size_t tn = strlen(t->name);
-  for (size_t i = 0; i < t->configs.count; i++) {
-    const char *key = t->configs.items[i].name;
+/* The ConfigRecords that turn a resource's old set (the image's) into the new one. */
+static int alter_records(struct batch_builder *records, int8_t type, const char *resource,
+                         const struct image_configs *old, const struct config_override *now,
+                         int now_count, int64_t now_ms) {
+  size_t rn = strlen(resource);
+  for (size_t i = 0; old != NULL && i < old->count; i++) {
+    const char *key = old->items[i].name;
     bool kept = false;
     for (int j = 0; j < now_count && !kept; j++) kept = strcmp(now[j].name, key) == 0;
-    if (!kept && image_record_config(records, IMAGE_RESOURCE_TOPIC, t->name, tn, key, strlen(key),
-                                     NULL, 0, now_ms) != 0)
+    if (!kept &&
+        image_record_config(records, type, resource, rn, key, strlen(key), NULL, 0, now_ms) != 0)
       return -ENOMEM;
   }
   for (int j = 0; j < now_count; j++) {
-    const char *old = image_configs_get(&t->configs, now[j].name);
-    if (old != NULL && strcmp(old, now[j].value) == 0) continue;
-    if (image_record_config(records, IMAGE_RESOURCE_TOPIC, t->name, tn, now[j].name,
-                            strlen(now[j].name), now[j].value, (int32_t)strlen(now[j].value),
-                            now_ms) != 0)
+    const char *was = old != NULL ? image_configs_get(old, now[j].name) : NULL;
+    if (was != NULL && strcmp(was, now[j].value) == 0) continue;
+    if (image_record_config(records, type, resource, rn, now[j].name, strlen(now[j].name),
+                            now[j].value, (int32_t)strlen(now[j].value), now_ms) != 0)
       return -ENOMEM;
   }
   return 0;
+}
+
+/* The ops of IncrementalAlterConfigs resource i (arena), or NULL. */
+static struct config_alter_op *alter_ops(struct wire_arena *a,
+                                         const struct msg_incremental_alter_configs_request *req,
+                                         int32_t i, int32_t *count) {
+  const struct msg_incremental_alter_configs_request_alter_configs_resource *res =
+      &req->resources.items[i];
+  int32_t n = res->configs.count > 0 ? res->configs.count : 0;
+  struct config_alter_op *ops = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*ops));
+  if (ops == NULL) return NULL;
+  for (int32_t c = 0; c < n; c++) {
+    ops[c].name = wire_arena_cstr(a, res->configs.items[c].name);
+    ops[c].op = res->configs.items[c].config_operation;
+    ops[c].value = wire_arena_cstr(a, res->configs.items[c].value);
+    if (ops[c].name == NULL) return NULL;
+  }
+  *count = n;
+  return ops;
+}
+
+/* The entries of AlterConfigs resource i (arena), or NULL. */
+static struct config_override *alter_entries(struct wire_arena *a,
+                                             const struct msg_alter_configs_request *req, int32_t i,
+                                             int32_t *count) {
+  const struct msg_alter_configs_request_resource *res = &req->resources.items[i];
+  int32_t n = res->configs.count > 0 ? res->configs.count : 0;
+  struct config_override *now = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*now));
+  if (now == NULL) return NULL;
+  for (int32_t c = 0; c < n; c++) {
+    now[c].name = wire_arena_cstr(a, res->configs.items[c].name);
+    now[c].value = wire_arena_cstr(a, res->configs.items[c].value);
+    if (now[c].name == NULL) return NULL;
+  }
+  *count = n;
+  return now;
+}
+
+static bool alter_validate_only(const struct alter_op *op) {
+  return op->incremental
+             ? ((const struct msg_incremental_alter_configs_request *)op->req)->validate_only
+             : ((const struct msg_alter_configs_request *)op->req)->validate_only;
 }
 
 static int16_t alter_topic(struct alter_op *op, struct broker *b, int32_t i,
@@ -211,43 +260,81 @@ static int16_t alter_topic(struct alter_op *op, struct broker *b, int32_t i,
   int cur_count;
   struct config_override *cur = topic_overrides(a, t, &cur_count);
   struct config_override *now = NULL;
+  int32_t n = 0;
   int now_count = 0;
   int16_t err;
-  bool validate_only;
+  if (cur == NULL) return ERR_UNKNOWN_SERVER_ERROR;
   if (op->incremental) {
-    const struct msg_incremental_alter_configs_request *req = op->req;
-    const struct msg_incremental_alter_configs_request_alter_configs_resource *res =
-        &req->resources.items[i];
-    int32_t n = res->configs.count > 0 ? res->configs.count : 0;
-    struct config_alter_op *ops = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*ops));
-    if (cur == NULL || ops == NULL) return ERR_UNKNOWN_SERVER_ERROR;
-    for (int32_t c = 0; c < n; c++) {
-      ops[c].name = wire_arena_cstr(a, res->configs.items[c].name);
-      ops[c].op = res->configs.items[c].config_operation;
-      ops[c].value = wire_arena_cstr(a, res->configs.items[c].value);
-      if (ops[c].name == NULL) return ERR_UNKNOWN_SERVER_ERROR;
-    }
+    struct config_alter_op *ops = alter_ops(a, op->req, i, &n);
+    if (ops == NULL) return ERR_UNKNOWN_SERVER_ERROR;
     err = topic_config_alter_incremental(b->cfg, cur, cur_count, ops, n, a, &now, &now_count, msg,
                                          msg_size);
-    validate_only = req->validate_only;
   } else {
-    const struct msg_alter_configs_request *req = op->req;
-    const struct msg_alter_configs_request_resource *res = &req->resources.items[i];
-    int32_t n = res->configs.count > 0 ? res->configs.count : 0;
-    now = wire_arena_alloc_array(a, (size_t)n + 1, sizeof(*now));
-    if (cur == NULL || now == NULL) return ERR_UNKNOWN_SERVER_ERROR;
-    for (int32_t c = 0; c < n; c++) {
-      now[c].name = wire_arena_cstr(a, res->configs.items[c].name);
-      now[c].value = wire_arena_cstr(a, res->configs.items[c].value);
-      if (now[c].name == NULL) return ERR_UNKNOWN_SERVER_ERROR;
-    }
+    if ((now = alter_entries(a, op->req, i, &n)) == NULL) return ERR_UNKNOWN_SERVER_ERROR;
     now_count = n;
     err = topic_config_alter_legacy(b->cfg, now, n, msg, msg_size);
-    validate_only = req->validate_only;
   }
-  if (err != ERR_NONE || validate_only) return err;
-  return alter_records(records, t, now, now_count, now_ms) == 0 ? ERR_NONE
-                                                                : ERR_UNKNOWN_SERVER_ERROR;
+  if (err != ERR_NONE || alter_validate_only(op)) return err;
+  return alter_records(records, IMAGE_RESOURCE_TOPIC, t->name, &t->configs, now, now_count,
+                       now_ms) == 0
+             ? ERR_NONE
+             : ERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* A BROKER resource: "<node id>" or "" (the cluster-wide default); its stored set is the image's
+ * broker config of that name. */
+static int16_t alter_broker(struct alter_op *op, struct broker *b, int32_t i, const char *name,
+                            struct batch_builder *records, int64_t now_ms, char *msg,
+                            size_t msg_size) {
+  struct wire_arena *a = deferred_ctx(op->d)->arena;
+  const struct image_configs *stored = NULL;
+  for (size_t k = 0; k < b->image.broker_config_count; k++)
+    if (strcmp(b->image.broker_configs[k].resource, name) == 0)
+      stored = &b->image.broker_configs[k].configs;
+  size_t stored_count = stored != NULL ? stored->count : 0;
+  struct config_override *cur = wire_arena_alloc_array(a, stored_count + 1, sizeof(*cur));
+  if (cur == NULL) return ERR_UNKNOWN_SERVER_ERROR;
+  for (size_t k = 0; k < stored_count; k++)
+    cur[k] = (struct config_override){stored->items[k].name, stored->items[k].value};
+  struct config_override *now = NULL;
+  int32_t n = 0;
+  int now_count = 0;
+  int16_t err;
+  if (op->incremental) {
+    struct config_alter_op *ops = alter_ops(a, op->req, i, &n);
+    if (ops == NULL) return ERR_UNKNOWN_SERVER_ERROR;
+    err = config_broker_alter_incremental(b->cfg, name, cur, (int)stored_count, ops, n, a, &now,
+                                          &now_count, msg, msg_size);
+  } else {
+    if ((now = alter_entries(a, op->req, i, &n)) == NULL) return ERR_UNKNOWN_SERVER_ERROR;
+    now_count = n;
+    err = config_broker_alter_legacy(b->cfg, name, now, n, msg, msg_size);
+  }
+  if (err != ERR_NONE || alter_validate_only(op)) return err;
+  return alter_records(records, IMAGE_RESOURCE_BROKER, name, stored, now, now_count, now_ms) == 0
+             ? ERR_NONE
+             : ERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* IncrementalAlterConfigs on a BROKER_LOGGER resource: the level changes now (not stored). */
+static int16_t alter_logger(struct alter_op *op, struct broker *b, int32_t i, const char *name,
+                            char *msg, size_t msg_size) {
+  struct wire_arena *a = deferred_ctx(op->d)->arena;
+  int32_t n = 0;
+  struct config_alter_op *ops = alter_ops(a, op->req, i, &n);
+  if (ops == NULL) return ERR_UNKNOWN_SERVER_ERROR;
+  int16_t err = config_broker_logger_alter_check(b->cfg, name, ops, n, msg, msg_size);
+  if (err != ERR_NONE || alter_validate_only(op)) return err;
+  for (int32_t c = 0; c < n; c++) {
+    enum log_level level;
+    const char *v = ops[c].value;
+    if (strcmp(v, "FATAL") == 0) v = "ERROR";
+    if (strcmp(v, "TRACE") == 0) v = "DEBUG";
+    if (log_level_parse(v, &level) != 0) continue;
+    log_set_level(level);
+    log_warn("config", "updated the log level of %s to %s", ops[c].name, ops[c].value);
+  }
+  return ERR_NONE;
 }
 
 static int alter_prepare(struct controller_op *cop, struct broker *b, struct batch_builder *records,
@@ -267,11 +354,18 @@ static int alter_prepare(struct controller_op *cop, struct broker *b, struct bat
     if (type == CONFIG_RESOURCE_TOPIC) {
       const struct image_topic *t = resource_topic(b, name, err, msg, sizeof(msg));
       if (t != NULL) *err = alter_topic(op, b, i, t, records, now_ms, msg, sizeof(msg));
-    } else if (type == CONFIG_RESOURCE_BROKER || type == CONFIG_RESOURCE_BROKER_LOGGER) {
+    } else if (type == CONFIG_RESOURCE_BROKER) {
+      const char *rname = name.len > 0 ? wire_arena_cstr(a, name) : "";
+      *err = rname == NULL ? ERR_UNKNOWN_SERVER_ERROR
+                           : alter_broker(op, b, i, rname, records, now_ms, msg, sizeof(msg));
+    } else if (type == CONFIG_RESOURCE_BROKER_LOGGER && op->incremental) {
+      const char *rname = name.len > 0 ? wire_arena_cstr(a, name) : "";
+      *err = rname == NULL ? ERR_UNKNOWN_SERVER_ERROR
+                           : alter_logger(op, b, i, rname, msg, sizeof(msg));
+    } else if (type == CONFIG_RESOURCE_BROKER_LOGGER) {
+      /* legacy AlterConfigs never took BROKER_LOGGER */
       *err = ERR_INVALID_REQUEST;
-      snprintf(msg, sizeof(msg),
-               "Cannot update these configs dynamically: Quire applies broker "
-               "configs only at start-up");
+      snprintf(msg, sizeof(msg), "Unknown resource type %d", type);
     } else {
       *err = ERR_INVALID_REQUEST;
       snprintf(msg, sizeof(msg), "Unsupported resource type %d: Quire keeps no configs of it",

@@ -305,6 +305,13 @@ static int16_t partitions_check(struct broker *b, const struct image_topic *t,
     return ERR_INVALID_REPLICA_ASSIGNMENT;
   }
   int32_t rf = t->partitions[0].replica_count;
+  if (rt->assignments.count < 0 && rf > b->image.broker_count) {
+    snprintf(msg, msg_size,
+             "Unable to replicate the partition %d time(s): The target replication factor of "
+             "%d cannot be reached because only %d broker(s) are registered.",
+             rf, rf, b->image.broker_count);
+    return ERR_INVALID_REPLICATION_FACTOR;
+  }
   for (int32_t i = 0; i < (rt->assignments.count > 0 ? rt->assignments.count : 0); i++) {
     const struct msg_create_partitions_request_assignment *as = &rt->assignments.items[i];
     if (as->broker_ids.count <= 0) {

@@ -221,6 +221,27 @@ void partitions_apply_change(struct broker *b, const struct image_change *change
   }
 }
 
+void partitions_reconfigure(struct broker *b) {
+  if (b->logs == NULL) return;
+  struct plog_config cfg;
+  char last[256] = "";
+  bool have = false;
+  for (size_t i = 0; i < logdir_count(b->logs); i++) {
+    const char *topic, *dir;
+    int32_t partition;
+    struct plog *log = logdir_at(b->logs, i, &topic, &partition, &dir);
+    if (!have || strcmp(topic, last) != 0) { /* one lookup per topic */
+      partitions_config_for(b, topic, &cfg);
+      snprintf(last, sizeof(last), "%s", topic);
+      have = true;
+    }
+    int rc = plog_set_config(log, &cfg);
+    if (rc != 0)
+      log_error("storage", "%s-%d keeps its settings: %s", topic, partition, strerror(-rc));
+    partitions_appended(b, log); /* flushing may have been turned off */
+  }
+}
+
 void partitions_on_durable(struct broker *b, struct plog *log, int64_t durable_end, int err) {
   (void)b;
   if (err < 0) {

@@ -16,8 +16,12 @@
 void partitions_config_for(void *broker, const char *topic, struct plog_config *out);
 /* After the metadata log's replay: creates the missing logs, deletes the stray ones. */
 int partitions_reconcile(struct broker *b);
-/* After a committed record changed the image. */
+/* After a committed record changed the image (a broker config change: see
+ * partitions_reconfigure). */
 void partitions_apply_change(struct broker *b, const struct image_change *change);
+/* Every open partition log takes the settings partitions_config_for gives now (after the
+ * broker's effective configuration changed). */
+void partitions_reconfigure(struct broker *b);
 /* A partition log's durable end advanced (on the loop). */
 void partitions_on_durable(struct broker *b, struct plog *log, int64_t durable_end, int err);
 /* The log of a partition this broker leads. Kafka's errors otherwise: an index the topic does

@@ -828,6 +828,440 @@ done:
   return rc;
 }
 
+/* ---- alter: BROKER resources (KIP-226) ------------------------------------------------------ */
+
+/* Kafka's ConfigAdminManager.validateResourceNameIsCurrentNodeId; "" is the cluster default. */
+static int16_t broker_alter_name_check(const struct config *broker, const char *name,
+                                       bool *cluster_default, char *msg, size_t msg_size) {
+  int64_t id;
+  *cluster_default = name == NULL || name[0] == '\0';
+  if (*cluster_default) return ERR_NONE;
+  if (!java_parse_long(name, INT32_MIN, INT32_MAX, &id)) {
+    put(msg, msg_size, "Node id must be an integer, but it is: %s", name);
+    return ERR_INVALID_REQUEST;
+  }
+  if (id != broker->node_id) {
+    put(msg, msg_size, "Unexpected broker id, expected %d, but received %s", broker->node_id, name);
+    return ERR_INVALID_REQUEST;
+  }
+  return ERR_NONE;
+}
+
+/* The names of set for which pick is true, as Java prints a set ("[a, b]"), after prefix and
+ * ": "; returns whether there was any. */
+static bool names_refused(const struct config_override *set, int n, bool (*pick)(const char *),
+                          const char *prefix, char *msg, size_t msg_size) {
+  char list[512] = "";
+  for (int i = 0; i < n; i++)
+    if (pick(set[i].name)) list_add(list, sizeof(list), ", ", set[i].name);
+  if (list[0] == '\0') return false;
+  put(msg, msg_size, "%s: [%s]", prefix, list);
+  return true;
+}
+
+static bool key_not_dynamic(const char *name) {
+  const struct config_key *k = config_key_find(name);
+  return k != NULL && k->dynamic == CONFIG_READ_ONLY;
+}
+
+/* SslConfigs.RECONFIGURABLE_CONFIGS: dynamic only with a listener.name.<l>. prefix. */
+static bool key_security_unprefixed(const char *name) {
+  static const char *const keys[] = {"ssl.keystore.type",       "ssl.keystore.location",
+                                     "ssl.keystore.password",   "ssl.key.password",
+                                     "ssl.truststore.type",     "ssl.truststore.location",
+                                     "ssl.truststore.password", "ssl.keystore.certificate.chain",
+                                     "ssl.keystore.key",        "ssl.truststore.certificates"};
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+    if (strcmp(name, keys[i]) == 0) return true;
+  return false;
+}
+
+static bool key_not_runtime(const char *name) { return !config_key_runtime_ok(name); }
+
+/* One broker value as Kafka's ConfigDef parses it (ConfigException messages), then Quire's own
+ * checks of the key (config_value_check). */
+static bool broker_value_check(const struct config_key *k, const char *name, const char *raw,
+                               char *msg, size_t msg_size) {
+  char t[VALUE_MAX], err[512];
+  if (strlen(raw) >= sizeof(t)) {
+    put(msg, msg_size, "Invalid value for configuration %s: longer than %d bytes", name,
+        VALUE_MAX - 1);
+    return false;
+  }
+  java_trim(raw, t, sizeof(t));
+  switch (k->type) {
+  case CONFIG_INT:
+  case CONFIG_LONG:
+  case CONFIG_SHORT: {
+    int64_t v, lo = INT64_MIN, hi = INT64_MAX;
+    const char *type_name = "LONG";
+    if (k->type == CONFIG_INT) lo = INT32_MIN, hi = INT32_MAX, type_name = "INT";
+    if (k->type == CONFIG_SHORT) lo = INT16_MIN, hi = INT16_MAX, type_name = "SHORT";
+    if (!java_parse_long(t, lo, hi, &v)) {
+      put(msg, msg_size, "Invalid value %s for configuration %s: Not a number of type %s", raw,
+          name, type_name);
+      return false;
+    }
+    if (v < k->min || v > k->max) {
+      put(msg, msg_size,
+          "Invalid value %" PRId64 " for configuration %s: Value must be %s %" PRId64, v, name,
+          v < k->min ? "at least" : "no more than", v < k->min ? k->min : k->max);
+      return false;
+    }
+    return true;
+  }
+  case CONFIG_DOUBLE: {
+    double d;
+    if (!java_parse_double(t, &d)) {
+      put(msg, msg_size, "Invalid value %s for configuration %s: Not a number of type DOUBLE", raw,
+          name);
+      return false;
+    }
+    return true;
+  }
+  case CONFIG_BOOL:
+    if (strcasecmp(t, "true") != 0 && strcasecmp(t, "false") != 0) {
+      put(msg, msg_size,
+          "Invalid value %s for configuration %s: Expected value to be either true or false", raw,
+          name);
+      return false;
+    }
+    return true;
+  default: break;
+  }
+  if (config_value_check(k, t, err, sizeof(err)) == 0) return true;
+  if (k->choices != NULL && (k->type == CONFIG_STRING || k->type == CONFIG_LIST)) {
+    char choices[256];
+    size_t o = 0;
+    for (const char *c = k->choices; *c != '\0' && o + 2 < sizeof(choices); c++) {
+      choices[o++] = *c;
+      if (*c == ',') choices[o++] = ' ';
+    }
+    choices[o] = '\0';
+    put(msg, msg_size, "Invalid value %s for configuration %s: String must be one of: %s", t, name,
+        choices);
+  } else {
+    put(msg, msg_size, "%s", err);
+  }
+  return false;
+}
+
+/* A config_entries layer as config_override items (malloc'd; *n its count). */
+static struct config_override *layer_items(const struct config_entries *l, int *n) {
+  struct config_override *ov = calloc((size_t)l->count + 1, sizeof(*ov));
+  if (ov == NULL) return NULL;
+  for (int i = 0; i < l->count; i++) ov[i] = (struct config_override){l->keys[i], l->values[i]};
+  *n = l->count;
+  return ov;
+}
+
+/* DynamicBrokerConfig.validateConfigs on the resource's complete new set (read-only keys, TLS
+ * keys without a listener prefix, values, per-broker keys among the cluster defaults), then
+ * Quire's refusal of keys it cannot apply at run time, then the effective configuration the set
+ * gives (Kafka builds a KafkaConfig from it). Every failure is INVALID_REQUEST (Kafka turns the
+ * ConfigException into InvalidRequestException, KAFKA-13609). */
+static int16_t broker_set_validate(const struct config *broker, bool cluster_default,
+                                   const struct config_override *set, int n, char *msg,
+                                   size_t msg_size) {
+  if (names_refused(set, n, key_not_dynamic, "Cannot update these configs dynamically", msg,
+                    msg_size) ||
+      names_refused(set, n, key_security_unprefixed,
+                    "These security configs can be dynamically updated only per-listener using "
+                    "the listener prefix",
+                    msg, msg_size))
+    return ERR_INVALID_REQUEST;
+  for (int i = 0; i < n; i++) {
+    const char *base = set[i].name;
+    if (strncmp(base, "listener.name.", 14) == 0 && strchr(base + 14, '.') != NULL)
+      base = strchr(base + 14, '.') + 1;
+    const struct config_key *k = config_key_find(base);
+    if (k != NULL && !broker_value_check(k, base, set[i].value, msg, msg_size))
+      return ERR_INVALID_REQUEST;
+  }
+  if ((cluster_default &&
+       names_refused(set, n, config_key_per_broker,
+                     "Cannot update these configs at default cluster level, broker id must be "
+                     "specified",
+                     msg, msg_size)) ||
+      names_refused(set, n, key_not_runtime,
+                    "Quire cannot apply these configs at run time, set them in the properties "
+                    "file",
+                    msg, msg_size))
+    return ERR_INVALID_REQUEST;
+
+  int other_count = 0;
+  struct config_override *other = layer_items(
+      cluster_default ? &broker->dynamic_broker : &broker->dynamic_default, &other_count);
+  if (other == NULL) {
+    put(msg, msg_size, "out of memory");
+    return ERR_UNKNOWN_SERVER_ERROR;
+  }
+  struct config tmp;
+  char err[1024];
+  int rc = cluster_default
+               ? config_load_dynamic(&tmp, broker, set, n, other, other_count, err, sizeof(err))
+               : config_load_dynamic(&tmp, broker, other, other_count, set, n, err, sizeof(err));
+  free(other);
+  if (rc != 0) {
+    put(msg, msg_size, "%s", err);
+    return ERR_INVALID_REQUEST;
+  }
+  config_free(&tmp);
+  return ERR_NONE;
+}
+
+int16_t config_broker_alter_legacy(const struct config *broker, const char *resource_name,
+                                   const struct config_override *ov, int count, char *msg,
+                                   size_t msg_size) {
+  const char **names = calloc((size_t)count + 1, sizeof(char *));
+  const char **values = calloc((size_t)count + 1, sizeof(char *));
+  int16_t rc = ERR_NONE;
+  bool cluster_default;
+  put(msg, msg_size, "%s", "");
+  if (names == NULL || values == NULL) {
+    put(msg, msg_size, "out of memory");
+    rc = ERR_UNKNOWN_SERVER_ERROR;
+    goto done;
+  }
+  for (int j = 0; j < count; j++) names[j] = ov[j].name, values[j] = ov[j].value;
+  rc = alter_request_check(names, values, NULL, count, msg, msg_size);
+  if (rc == ERR_NONE)
+    rc = broker_alter_name_check(broker, resource_name, &cluster_default, msg, msg_size);
+  if (rc == ERR_NONE) rc = broker_set_validate(broker, cluster_default, ov, count, msg, msg_size);
+done:
+  free(names);
+  free(values);
+  return rc;
+}
+
+/* A list key's current items for APPEND / SUBTRACT: the resource's value, else the key's
+ * default (Kafka: ConfigDef.convertToString of the default). */
+static const char *list_start(const struct config_key *k, const char *current) {
+  if (current != NULL) return current;
+  return k->default_value != NULL ? k->default_value : NULL;
+}
+
+int16_t config_broker_alter_incremental(const struct config *broker, const char *resource_name,
+                                        const struct config_override *current, int current_count,
+                                        const struct config_alter_op *ops, int op_count,
+                                        struct wire_arena *arena, struct config_override **out,
+                                        int *out_count, char *msg, size_t msg_size) {
+  int16_t rc = ERR_NONE;
+  const char **names = calloc((size_t)op_count + 1, sizeof(char *));
+  const char **values = calloc((size_t)op_count + 1, sizeof(char *));
+  int8_t *types = calloc((size_t)op_count + 1, 1);
+  struct config_override *work =
+      wire_arena_alloc_array(arena, (size_t)(current_count + op_count) + 1, sizeof(*work));
+  struct parts *old = malloc(sizeof(*old)), *add = malloc(sizeof(*add));
+  bool cluster_default;
+  int n = 0;
+  *out = NULL;
+  *out_count = 0;
+  put(msg, msg_size, "%s", "");
+  if (names == NULL || values == NULL || types == NULL || work == NULL || old == NULL ||
+      add == NULL) {
+    put(msg, msg_size, "out of memory");
+    rc = ERR_UNKNOWN_SERVER_ERROR;
+    goto done;
+  }
+  /* Kafka's order: duplicate keys, null values, the resource name, then unknown operations */
+  for (int j = 0; j < op_count; j++) {
+    names[j] = ops[j].name, values[j] = ops[j].value;
+    types[j] = ops[j].op >= CONFIG_OP_SET && ops[j].op <= CONFIG_OP_SUBTRACT ? ops[j].op : 0;
+  }
+  rc = alter_request_check(names, values, types, op_count, msg, msg_size);
+  if (rc == ERR_NONE)
+    rc = broker_alter_name_check(broker, resource_name, &cluster_default, msg, msg_size);
+  for (int j = 0; rc == ERR_NONE && j < op_count; j++) {
+    if (ops[j].op < CONFIG_OP_SET || ops[j].op > CONFIG_OP_SUBTRACT) {
+      put(msg, msg_size, "Unknown operations type %d", ops[j].op);
+      rc = ERR_INVALID_REQUEST;
+    }
+  }
+  if (rc != ERR_NONE) goto done;
+
+  /* ConfigAdminManager.prepareIncrementalConfigs over the resource's stored values */
+  for (int j = 0; j < current_count; j++) work[n++] = current[j];
+  for (int j = 0; j < op_count; j++) {
+    const struct config_alter_op *op = &ops[j];
+    int at = -1;
+    for (int w = 0; w < n; w++)
+      if (strcmp(work[w].name, op->name) == 0) at = w;
+    const char *new_value = NULL;
+    if (op->op == CONFIG_OP_SET) {
+      new_value = op->value;
+    } else if (op->op == CONFIG_OP_APPEND || op->op == CONFIG_OP_SUBTRACT) {
+      bool append = op->op == CONFIG_OP_APPEND;
+      const struct config_key *k = config_key_find(op->name);
+      if (k == NULL) { /* Kafka: configKeys(name) throws NoSuchElementException */
+        rc = ERR_UNKNOWN_SERVER_ERROR;
+        goto done;
+      }
+      if (k->type != CONFIG_LIST && k->type != CONFIG_LISTENERS) {
+        put(msg, msg_size, "Config value %s is not allowed for config key: %s",
+            append ? "append" : "subtract", op->name);
+        rc = ERR_INVALID_CONFIG;
+        goto done;
+      }
+      const char *start = list_start(k, at >= 0 ? work[at].value : NULL);
+      old->count = 0;
+      bool fits = true;
+      if (append) {
+        if (start != NULL && start[0] != '\0') fits = parts_split(start, true, old);
+      } else {
+        fits = parts_split(start != NULL ? start : "", true, old);
+      }
+      if (!fits || !parts_split(op->value, true, add)) {
+        put(msg, msg_size,
+            "Invalid value for configuration %s: more than 64 items or an item "
+            "longer than 127 bytes",
+            op->name);
+        rc = ERR_INVALID_REQUEST;
+        goto done;
+      }
+      if (append) {
+        int old_count = old->count;
+        for (int a = 0; a < add->count; a++) {
+          bool present = false;
+          for (int o = 0; o < old_count; o++)
+            present = present || strcmp(old->items[o], add->items[a]) == 0;
+          if (present) continue;
+          if (old->count >= 64) {
+            put(msg, msg_size, "Invalid value for configuration %s: more than 64 items", op->name);
+            rc = ERR_INVALID_REQUEST;
+            goto done;
+          }
+          memcpy(old->items[old->count++], add->items[a], sizeof(add->items[a]));
+        }
+      } else { /* Scala's List.diff: one occurrence removed per item */
+        for (int a = 0; a < add->count; a++) {
+          for (int o = 0; o < old->count; o++) {
+            if (strcmp(old->items[o], add->items[a]) != 0) continue;
+            memmove(old->items[o], old->items[o + 1],
+                    (size_t)(old->count - o - 1) * sizeof(old->items[0]));
+            old->count--;
+            break;
+          }
+        }
+      }
+      char joined[VALUE_MAX] = "";
+      for (int o = 0; o < old->count; o++) {
+        size_t used = strlen(joined);
+        snprintf(joined + used, sizeof(joined) - used, "%s%s", o > 0 ? "," : "", old->items[o]);
+      }
+      if ((new_value = arena_strdup(arena, joined)) == NULL) {
+        put(msg, msg_size, "out of memory");
+        rc = ERR_UNKNOWN_SERVER_ERROR;
+        goto done;
+      }
+    }
+    if (new_value == NULL) { /* DELETE */
+      if (at >= 0) {
+        memmove(&work[at], &work[at + 1], (size_t)(n - at - 1) * sizeof(work[0]));
+        n--;
+      }
+    } else if (at >= 0) {
+      work[at].value = new_value;
+    } else {
+      work[n++] = (struct config_override){op->name, new_value};
+    }
+  }
+  rc = broker_set_validate(broker, cluster_default, work, n, msg, msg_size);
+  if (rc == ERR_NONE) {
+    *out = work;
+    *out_count = n;
+  }
+done:
+  free(names);
+  free(values);
+  free(types);
+  free(old);
+  free(add);
+  return rc;
+}
+
+/* ---- alter: BROKER_LOGGER (KIP-412) ---------------------------------------------------------- */
+
+int16_t config_broker_logger_alter_check(const struct config *broker, const char *resource_name,
+                                         const struct config_alter_op *ops, int op_count, char *msg,
+                                         size_t msg_size) {
+  const char **names = calloc((size_t)op_count + 1, sizeof(char *));
+  const char **values = calloc((size_t)op_count + 1, sizeof(char *));
+  int8_t *types = calloc((size_t)op_count + 1, 1);
+  int16_t rc = ERR_NONE;
+  int64_t id;
+  put(msg, msg_size, "%s", "");
+  if (names == NULL || values == NULL || types == NULL) {
+    put(msg, msg_size, "out of memory");
+    rc = ERR_UNKNOWN_SERVER_ERROR;
+    goto done;
+  }
+  for (int j = 0; j < op_count; j++) {
+    names[j] = ops[j].name, values[j] = ops[j].value;
+    types[j] = ops[j].op >= CONFIG_OP_SET && ops[j].op <= CONFIG_OP_SUBTRACT ? ops[j].op : 0;
+  }
+  rc = alter_request_check(names, values, types, op_count, msg, msg_size);
+  if (rc != ERR_NONE) goto done;
+  /* RuntimeLoggerManager.validateResourceNameIsNodeId (its message repeats the node id) */
+  if (resource_name == NULL || !java_parse_long(resource_name, INT32_MIN, INT32_MAX, &id)) {
+    put(msg, msg_size, "Node id must be an integer, but it is: %s",
+        resource_name != NULL ? resource_name : "null");
+    rc = ERR_INVALID_REQUEST;
+    goto done;
+  }
+  if (id != broker->node_id) {
+    put(msg, msg_size, "Unexpected node id. Expected %d, but received %d", broker->node_id,
+        broker->node_id);
+    rc = ERR_INVALID_REQUEST;
+    goto done;
+  }
+  for (int j = 0; j < op_count; j++) {
+    const struct config_alter_op *op = &ops[j];
+    bool known = strcmp(op->name, "root") == 0; /* Quire's one logger */
+    switch (op->op) {
+    case CONFIG_OP_SET:
+    case CONFIG_OP_DELETE:
+      if (!known) {
+        put(msg, msg_size, "Logger %s does not exist!", op->name);
+        rc = ERR_INVALID_CONFIG;
+        goto done;
+      }
+      if (op->op == CONFIG_OP_DELETE) {
+        put(msg, msg_size, "Removing the log level of the root logger is not allowed");
+        rc = ERR_INVALID_REQUEST;
+        goto done;
+      }
+      if (strcmp(op->value, "FATAL") != 0 && strcmp(op->value, "ERROR") != 0 &&
+          strcmp(op->value, "WARN") != 0 && strcmp(op->value, "INFO") != 0 &&
+          strcmp(op->value, "DEBUG") != 0 && strcmp(op->value, "TRACE") != 0) {
+        put(msg, msg_size,
+            "Cannot set the log level of %s to %s as it is not a supported log level. Valid log "
+            "levels are DEBUG, ERROR, FATAL, INFO, TRACE, WARN",
+            op->name, op->value);
+        rc = ERR_INVALID_CONFIG;
+        goto done;
+      }
+      break;
+    case CONFIG_OP_APPEND:
+    case CONFIG_OP_SUBTRACT:
+      put(msg, msg_size, "%s operation is not allowed for the BROKER_LOGGER resource",
+          op->op == CONFIG_OP_APPEND ? "APPEND" : "SUBTRACT");
+      rc = ERR_INVALID_REQUEST;
+      goto done;
+    default:
+      put(msg, msg_size, "Unknown operation type %d is not allowed for the BROKER_LOGGER resource",
+          op->op);
+      rc = ERR_INVALID_REQUEST;
+      goto done;
+    }
+  }
+done:
+  free(names);
+  free(values);
+  free(types);
+  return rc;
+}
+
 /* ---- DescribeConfigs ----------------------------------------------------------------------- */
 
 static bool wanted(const struct config_describe_args *args, const char *name) {
@@ -837,17 +1271,32 @@ static bool wanted(const struct config_describe_args *args, const char *name) {
   return false;
 }
 
-/* Kafka's configSynonyms for a broker key: STATIC (set in the file) then DEFAULT (non-null
- * default) for each synonym name, then everything before the first entry named `name` dropped.
- * Fills syn (capacity 2 * CONFIG_SYNONYMS_MAX); returns the count. */
+/* Kafka's ConfigHelper.configSynonyms for a broker key: for each synonym name its per-broker
+ * dynamic value (DYNAMIC_BROKER_CONFIG), then for each its cluster-wide dynamic default
+ * (DYNAMIC_DEFAULT_BROKER_CONFIG), then STATIC_BROKER_CONFIG (the file), then DEFAULT_CONFIG
+ * (non-null defaults); then everything before the first entry named `name` dropped. For the
+ * cluster-default resource (per_broker false) only the DYNAMIC_DEFAULT_BROKER_CONFIG ones stay.
+ * Fills syn (capacity SYNONYMS_MAX); returns the count. */
+#define SYNONYMS_MAX (4 * CONFIG_SYNONYMS_MAX)
 static int broker_synonyms(const struct config *broker, const char *name, bool sensitive,
-                           struct config_synonym *syn) {
+                           bool per_broker, struct config_synonym *syn) {
+  static const struct {
+    enum config_layer layer;
+    int8_t source;
+  } layers[] = {
+      {CONFIG_LAYER_DYNAMIC_BROKER, CONFIG_SOURCE_DYNAMIC_BROKER},
+      {CONFIG_LAYER_DYNAMIC_DEFAULT, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER},
+      {CONFIG_LAYER_STATIC, CONFIG_SOURCE_STATIC_BROKER},
+  };
   const char *names[CONFIG_SYNONYMS_MAX];
   int nn = config_synonym_names(name, names), n = 0;
-  for (int i = 0; i < nn; i++)
-    if (config_is_set(broker, names[i]))
-      syn[n++] = (struct config_synonym){names[i], sensitive ? NULL : config_get(broker, names[i]),
-                                         CONFIG_SOURCE_STATIC_BROKER};
+  for (size_t l = 0; l < sizeof(layers) / sizeof(layers[0]); l++) {
+    for (int i = 0; i < nn; i++) {
+      const char *v = config_layer_get(broker, layers[l].layer, names[i]);
+      if (v != NULL)
+        syn[n++] = (struct config_synonym){names[i], sensitive ? NULL : v, layers[l].source};
+    }
+  }
   for (int i = 0; i < nn; i++) {
     const struct config_key *k = config_key_find(names[i]);
     if (k != NULL && k->default_value != NULL)
@@ -856,8 +1305,10 @@ static int broker_synonyms(const struct config *broker, const char *name, bool s
   }
   int first = 0;
   while (first < n && strcmp(syn[first].name, name) != 0) first++;
-  memmove(syn, syn + first, (size_t)(n - first) * sizeof(*syn));
-  return n - first;
+  int kept = 0;
+  for (int i = first; i < n; i++)
+    if (per_broker || syn[i].source == CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER) syn[kept++] = syn[i];
+  return kept;
 }
 
 static int finish_entry(struct config_entry *e, const struct config_synonym *syn, int n,
@@ -897,13 +1348,13 @@ int topic_config_describe(const struct config *broker, const struct config_overr
     int i = tkey_index(sorted[s]);
     const struct topic_config_key *k = &tkeys[i].k;
     char buf[VALUE_MAX];
-    struct config_synonym syn[1 + 2 * CONFIG_SYNONYMS_MAX];
+    struct config_synonym syn[1 + SYNONYMS_MAX];
     int ns = 0;
     const char *o = override_of(ov, count, k->name);
     char onorm[VALUE_MAX];
     if (o != NULL && tkey_check(k, o, onorm, sizeof(onorm), NULL, 0))
       syn[ns++] = (struct config_synonym){k->name, onorm, CONFIG_SOURCE_TOPIC};
-    if (k->server_key != NULL) ns += broker_synonyms(broker, k->server_key, false, syn + ns);
+    if (k->server_key != NULL) ns += broker_synonyms(broker, k->server_key, false, true, syn + ns);
     struct config_entry *en = &e[n++];
     en->name = k->name;
     en->value = arena_strdup(arena, effective(broker, ov, count, i, buf, sizeof(buf)));
@@ -970,20 +1421,38 @@ int16_t config_broker_resource_check(const struct config *broker, const char *re
   return ERR_NONE;
 }
 
+/* Adds name to names unless it is there already. */
+static void name_add_unique(const char **names, int *n, const char *name) {
+  for (int i = 0; i < *n; i++)
+    if (strcmp(names[i], name) == 0) return;
+  names[(*n)++] = name;
+}
+
 int config_broker_describe(const struct config *broker, bool cluster_default,
                            const struct config_describe_args *args, struct wire_arena *arena,
                            struct config_entry **out, int *out_count) {
-  int total = config_key_count() + broker->entry_count, n = 0;
+  int total = config_key_count() + broker->entry_count + broker->dynamic_default.count +
+              broker->dynamic_broker.count,
+      n = 0;
   const char **names = wire_arena_alloc_array(arena, (size_t)total + 1, sizeof(char *));
   struct config_entry *e = wire_arena_alloc_array(arena, (size_t)total + 1, sizeof(*e));
   if (names == NULL || e == NULL) return -1;
   *out = e;
   *out_count = 0;
-  if (cluster_default) return 0; /* no dynamic cluster-wide defaults in Quire yet */
   int nn = 0;
-  for (int i = 0; i < config_key_count(); i++) names[nn++] = config_key_at(i)->name;
-  for (int i = 0; i < broker->entry_count; i++)
-    if (config_key_find(broker->keys[i]) == NULL) names[nn++] = broker->keys[i];
+  if (cluster_default) {
+    /* Kafka: the cluster-wide dynamic defaults set, nothing else */
+    for (int i = 0; i < broker->dynamic_default.count; i++)
+      name_add_unique(names, &nn, broker->dynamic_default.keys[i]);
+  } else {
+    for (int i = 0; i < config_key_count(); i++) names[nn++] = config_key_at(i)->name;
+    for (int i = 0; i < broker->entry_count; i++)
+      if (config_key_find(broker->keys[i]) == NULL) name_add_unique(names, &nn, broker->keys[i]);
+    const struct config_entries *dyn[] = {&broker->dynamic_default, &broker->dynamic_broker};
+    for (int l = 0; l < 2; l++)
+      for (int i = 0; i < dyn[l]->count; i++)
+        if (config_key_find(dyn[l]->keys[i]) == NULL) name_add_unique(names, &nn, dyn[l]->keys[i]);
+  }
   qsort(names, (size_t)nn, sizeof(names[0]), name_cmp);
   for (int s = 0; s < nn; s++) {
     const char *name = names[s];
@@ -1003,11 +1472,17 @@ int config_broker_describe(const struct config *broker, bool cluster_default,
     en->read_only = own == NULL || own->dynamic == CONFIG_READ_ONLY;
     en->type = k != NULL ? config_type_id(k->type) : 0;
     en->value = NULL;
-    const char *v =
-        sensitive ? NULL : broker_key_value(k, config_get(broker, name), buf, sizeof(buf));
+    /* the cluster-default resource shows its values as stored (Kafka passes the strings) */
+    const char *v = NULL;
+    if (sensitive)
+      v = NULL;
+    else if (cluster_default)
+      v = config_layer_get(broker, CONFIG_LAYER_DYNAMIC_DEFAULT, name);
+    else
+      v = broker_key_value(k, config_get(broker, name), buf, sizeof(buf));
     if (v != NULL && (en->value = arena_strdup(arena, v)) == NULL) return -1;
-    struct config_synonym syn[2 * CONFIG_SYNONYMS_MAX];
-    int ns = broker_synonyms(broker, name, sensitive, syn);
+    struct config_synonym syn[SYNONYMS_MAX];
+    int ns = broker_synonyms(broker, name, sensitive, !cluster_default, syn);
     if (finish_entry(en, syn, ns, args, own != NULL ? own->doc : NULL, arena) != 0) return -1;
   }
   *out_count = n;

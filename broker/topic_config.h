@@ -18,9 +18,12 @@
  *    dropped up to the first synonym named exactly like the server key. So with only
  *    log.retention.hours in the file, retention.ms has no synonyms and source DEFAULT_CONFIG
  *    (value: the effective 86400000 ...); with log.retention.ms in the file it lists ms, hours.
- *    The entry's source is its first synonym's, else DEFAULT_CONFIG. Quire has no dynamic broker
- *    configs yet, so the sources DYNAMIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG never
- *    appear.
+ *    Dynamic broker configs (KIP-226) come first: the synonyms are, in Kafka's order, the
+ *    per-broker dynamic values (DYNAMIC_BROKER_CONFIG), the cluster-wide dynamic defaults
+ *    (DYNAMIC_DEFAULT_BROKER_CONFIG), the file (STATIC_BROKER_CONFIG), then the defaults, each
+ *    over all synonym names. The dynamic layers live in struct config itself (config.h), so
+ *    every function here that takes the broker's config sees them. The entry's source is its
+ *    first synonym's, else DEFAULT_CONFIG.
  *  - Error codes are protocol/errors.h values (ERR_*); messages are Kafka's shapes. */
 #ifndef QUIRE_BROKER_TOPIC_CONFIG_H
 #define QUIRE_BROKER_TOPIC_CONFIG_H
@@ -62,12 +65,9 @@ int topic_config_key_count(void);
 const struct topic_config_key *topic_config_key_at(int index);
 const struct topic_config_key *topic_config_key_find(const char *name);
 
-/* A topic override (CreateTopics configs, the stored overrides, AlterConfigs entries). value is
- * NULL only in requests (CreateTopics / AlterConfigs refuse it). */
-struct config_override {
-  const char *name;
-  const char *value;
-};
+/* Topic overrides are struct config_override (config.h): CreateTopics configs, the stored
+ * overrides, AlterConfigs entries. value is NULL only in requests (CreateTopics / AlterConfigs
+ * refuse it). */
 
 /* ---- validation ---------------------------------------------------------------------------- */
 
@@ -118,6 +118,39 @@ int16_t topic_config_alter_incremental(const struct config *broker,
  * the entries themselves (the caller stores them). */
 int16_t topic_config_alter_legacy(const struct config *broker, const struct config_override *ov,
                                   int count, char *msg, size_t msg_size);
+
+/* ---- alter: BROKER resources (KIP-226 dynamic broker configs) ------------------------------ */
+
+/* Both alter APIs on a BROKER resource validate as Kafka 4.3's broker does before forwarding to
+ * the controller (ConfigAdminManager, DynamicBrokerConfig.validateConfigs), INVALID_REQUEST
+ * unless said otherwise:
+ *  - "Error due to duplicate config keys", "Null value not supported for : a, b";
+ *  - the resource name: "" (the cluster-wide default) or this node's id: "Node id must be an
+ *    integer, but it is: x", "Unexpected broker id, expected N, but received M";
+ *  - (incremental) "Unknown operations type N";
+ *  - (incremental) the ops applied to the resource's stored values: APPEND / SUBTRACT only on
+ *    LIST keys (INVALID_CONFIG "Config value append is not allowed for config key: k"; an unknown
+ *    key gives UNKNOWN_SERVER_ERROR without a message, as Kafka's map lookup throws), starting
+ *    from the stored value, else the key's default; APPEND skips items already present;
+ *    SUBTRACT removes one occurrence per item;
+ *  - then the whole resulting set: "Cannot update these configs dynamically: [k1, k2]" (read-only
+ *    keys; Kafka 4.3 prints a Java set), "These security configs can be dynamically updated only
+ *    per-listener using the listener prefix: [...]", a bad value ("Invalid value v for
+ *    configuration k: reason", ConfigDef's words), "Cannot update these configs at default
+ *    cluster level, broker id must be specified: [...]" (per-broker keys on ""), Quire's own
+ *    "Quire cannot apply these configs at run time, set them in the properties file: [...]"
+ *    (config_key_runtime_ok), and the cross-key rules of the effective configuration.
+ * Unknown keys are accepted and stored (Kafka allows custom broker properties).
+ * On ERR_NONE the incremental call gives the resource's new set in *out (arena); the legacy call's
+ * new set is the entries themselves (they replace the resource's whole set). */
+int16_t config_broker_alter_incremental(const struct config *broker, const char *resource_name,
+                                        const struct config_override *current, int current_count,
+                                        const struct config_alter_op *ops, int op_count,
+                                        struct wire_arena *arena, struct config_override **out,
+                                        int *out_count, char *msg, size_t msg_size);
+int16_t config_broker_alter_legacy(const struct config *broker, const char *resource_name,
+                                   const struct config_override *ov, int count, char *msg,
+                                   size_t msg_size);
 
 /* ---- effective settings -------------------------------------------------------------------- */
 
@@ -214,31 +247,45 @@ int topic_config_describe(const struct config *broker, const struct config_overr
                           struct config_entry **out, int *out_count);
 
 /* Checks a BROKER resource name as Kafka does: "" is the cluster-wide default (*cluster_default
- * set; its entries are the dynamic defaults, none in Quire), the node's own id is this broker.
+ * set; its entries are the dynamic defaults), the node's own id is this broker.
  * INVALID_REQUEST "Broker id must be an integer, but it is: x" or "Unexpected broker id,
  * expected N or empty string, but received M". */
 int16_t config_broker_resource_check(const struct config *broker, const char *resource_name,
                                      bool *cluster_default, char *msg, size_t msg_size);
 
 /* The entries of this BROKER resource: every key of config.c's table plus unknown keys given in
- * the file or overrides (type UNKNOWN), alphabetical. Value: as given (normalized) or the
- * default; NULL for passwords. Source: STATIC_BROKER_CONFIG when given, else DEFAULT_CONFIG
- * (after Kafka's synonym rules: log.retention.minutes reports DEFAULT_CONFIG and no synonyms when
- * only log.retention.hours is set). read_only unless Kafka can update the key at run time. For
- * the cluster-default resource ("") pass cluster_default: no entries. */
+ * the file, overrides or dynamic configs (type UNKNOWN, sensitive), alphabetical. Value: the
+ * effective one (normalized) or the default; NULL for passwords. Source: the first synonym's
+ * (DYNAMIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG), else
+ * DEFAULT_CONFIG (after Kafka's synonym rules: log.retention.minutes reports DEFAULT_CONFIG and
+ * no synonyms when only log.retention.hours is set). read_only unless Kafka can update the key at
+ * run time. For the cluster-default resource ("") pass cluster_default: one entry per dynamic
+ * default set, its value as stored, its synonyms only the DYNAMIC_DEFAULT_BROKER_CONFIG ones
+ * (Kafka's ConfigHelper). */
 int config_broker_describe(const struct config *broker, bool cluster_default,
                            const struct config_describe_args *args, struct wire_arena *arena,
                            struct config_entry **out, int *out_count);
 
 /* BROKER_LOGGER: Kafka lists its log4j loggers; Quire has one logger, reported as "root" with
- * log.level's value, source DYNAMIC_BROKER_LOGGER_CONFIG, not read-only (like Kafka; changing it
- * at run time is not implemented yet). INVALID_REQUEST "Broker id must not be empty" /
- * "Unexpected broker id, expected N but received M" / "Broker id must be an integer, but it is: x"
- * for a bad resource name (returned, with msg; no entries). */
+ * log.level's value (the caller puts in the level set at run time), source
+ * DYNAMIC_BROKER_LOGGER_CONFIG, not read-only (like Kafka). INVALID_REQUEST "Broker id must not be
+ * empty" / "Unexpected broker id, expected N but received M" / "Broker id must be an integer, but
+ * it is: x" for a bad resource name (returned, with msg; no entries). */
 int16_t config_broker_logger_describe(const struct config *broker, const char *resource_name,
                                       const struct config_describe_args *args,
                                       struct wire_arena *arena, struct config_entry **out,
                                       int *out_count, char *msg, size_t msg_size);
+
+/* IncrementalAlterConfigs on a BROKER_LOGGER resource, validated as Kafka's RuntimeLoggerManager
+ * (after the duplicate-key and null-value checks): the name must be this node's id ("Node id
+ * must be an integer, but it is: x"; "Unexpected node id. Expected N, but received N", Kafka's
+ * words), each op a SET of the "root" logger (Quire's only one; others INVALID_CONFIG "Logger x
+ * does not exist!") to FATAL, ERROR, WARN, INFO, DEBUG or TRACE (INVALID_CONFIG otherwise);
+ * DELETE of root, APPEND and SUBTRACT are INVALID_REQUEST. The caller applies the levels (FATAL
+ * counts as ERROR, TRACE as DEBUG); nothing is stored, as in Kafka. */
+int16_t config_broker_logger_alter_check(const struct config *broker, const char *resource_name,
+                                         const struct config_alter_op *ops, int op_count, char *msg,
+                                         size_t msg_size);
 
 /* Java's Double.toString, as Kafka prints DOUBLE values ("0.5", "1.0E-4",
  * "1.7976931348623157E308"). */

@@ -106,6 +106,8 @@ void plog_config_init(struct plog_config *c) {
   c->producer_id_expiration_ms = PSTATE_EXPIRATION_MS_DEFAULT;
 }
 
+enum { PLOG_RECOVERY_BATCH_MAX = 128 << 20 };
+
 static bool plog_flush_enabled(const struct plog *log) {
   return log->cfg.flush_messages != PLOG_NEVER || log->cfg.flush_ms != PLOG_NEVER;
 }
@@ -277,7 +279,12 @@ static int plog_recover(struct plog *log, const struct plog_open_args *a, int64_
         goto out;
     }
     if (scan) {
-      rc = seg_recover(s, expected, log->cfg.max_message_bytes + RB_LOG_OVERHEAD, &truncated);
+      /* The cap only bounds the memory a corrupt length can claim: the log may hold
+       * batches larger than the static max.message.bytes it is opened with (a topic override
+       * or a dynamic value raised it), and those must survive recovery. */
+      uint32_t cap = log->cfg.max_message_bytes + RB_LOG_OVERHEAD;
+      if (cap < PLOG_RECOVERY_BATCH_MAX) cap = PLOG_RECOVERY_BATCH_MAX;
+      rc = seg_recover(s, expected, cap, &truncated);
       if (rc != 0) goto out;
       scanned[i] = true;
       if (bases[i] < *scan_from) *scan_from = bases[i];

@@ -381,6 +381,68 @@ START_TEST(types_and_synonyms_are_kafkas) {
 }
 END_TEST
 
+/* KIP-226: this broker's dynamic values win over the cluster-wide dynamic defaults, which win
+ * over the file and overrides, which win over the defaults; the typed fields follow. */
+START_TEST(dynamic_configs_take_kafkas_precedence) {
+  struct config base, cfg;
+  char err[512];
+  ck_assert_int_eq(load_overrides(&base, err, sizeof(err), 3, "log.retention.hours=24",
+                                  "message.max.bytes=2000", "num.partitions=3"),
+                   0);
+  struct config_override dyn_default[] = {
+      {"log.retention.ms", "7000"}, {"message.max.bytes", "3000"}, {"log.cleaner.threads", "2"}};
+  struct config_override dyn_broker[] = {{"message.max.bytes", " 4000 "}};
+  ck_assert_msg(config_load_dynamic(&cfg, &base, dyn_default, 3, dyn_broker, 1, err, sizeof(err)) ==
+                    0,
+                "%s", err);
+  ck_assert_int_eq(cfg.message_max_bytes, 4000);
+  ck_assert_int_eq(cfg.log_retention_ms, 7000); /* ms beats the file's hours */
+  ck_assert_int_eq(cfg.num_partitions, 3);
+  ck_assert_str_eq(config_get(&cfg, "log.cleaner.threads"), "2");
+  ck_assert_str_eq(config_layer_get(&cfg, CONFIG_LAYER_DYNAMIC_BROKER, "message.max.bytes"),
+                   "4000");
+  ck_assert_str_eq(config_layer_get(&cfg, CONFIG_LAYER_DYNAMIC_DEFAULT, "message.max.bytes"),
+                   "3000");
+  ck_assert_str_eq(config_layer_get(&cfg, CONFIG_LAYER_STATIC, "message.max.bytes"), "2000");
+  ck_assert_ptr_null(config_layer_get(&cfg, CONFIG_LAYER_STATIC, "log.retention.ms"));
+  ck_assert(config_is_set(&cfg, "log.retention.ms"));
+  ck_assert_int_eq(cfg.entry_count, base.entry_count); /* the static layer is base's */
+  config_free(&cfg);
+
+  /* only the defaults layer: it wins over the file */
+  ck_assert_int_eq(config_load_dynamic(&cfg, &base, dyn_default, 3, NULL, 0, err, sizeof(err)), 0);
+  ck_assert_int_eq(cfg.message_max_bytes, 3000);
+  config_free(&cfg);
+
+  /* what Kafka would not apply is left out: read-only keys, per-broker keys among the defaults,
+   * bad values, keys Quire cannot apply at run time; unknown keys stay */
+  struct config_override bad_default[] = {{"listeners", "PLAINTEXT://127.0.0.1:9999"},
+                                          {"log.cleaner.threads", "many"}};
+  struct config_override bad_broker[] = {{"log.dirs", "/elsewhere"},
+                                         {"listeners", "PLAINTEXT://127.0.0.1:9999"},
+                                         {"custom.key", "x"},
+                                         {"log.segment.bytes", NULL}};
+  ck_assert_int_eq(
+      config_load_dynamic(&cfg, &base, bad_default, 2, bad_broker, 4, err, sizeof(err)), 0);
+  ck_assert_int_eq(cfg.dynamic_default.count, 0);
+  ck_assert_int_eq(cfg.dynamic_broker.count, 1);
+  ck_assert_str_eq(config_get(&cfg, "custom.key"), "x");
+  ck_assert_str_eq(cfg.log_dirs[0], "./quire-data");
+  ck_assert_int_eq(cfg.listeners[0].port, 9092);
+  config_free(&cfg);
+
+  ck_assert(config_key_per_broker("listeners"));
+  ck_assert(config_key_per_broker("listener.name.ssl.ssl.keystore.location"));
+  ck_assert(!config_key_per_broker("listener.name.plaintext.max.connections"));
+  ck_assert(!config_key_per_broker("log.retention.ms"));
+  ck_assert(!config_key_runtime_ok("ssl.keystore.location"));
+  ck_assert(!config_key_runtime_ok("max.connections.per.ip"));
+  ck_assert(config_key_runtime_ok("log.retention.ms"));
+  ck_assert(config_key_runtime_ok("some.custom.key"));
+  config_free(&base);
+}
+END_TEST
+
 static Suite *config_suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("config");
@@ -401,6 +463,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, missing_file_is_an_error);
   tcase_add_test(tc, every_key_has_a_doc_and_kafkas_update_mode);
   tcase_add_test(tc, types_and_synonyms_are_kafkas);
+  tcase_add_test(tc, dynamic_configs_take_kafkas_precedence);
   suite_add_tcase(s, tc);
   return s;
 }

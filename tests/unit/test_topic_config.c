@@ -546,6 +546,233 @@ START_TEST(doubles_print_as_java_does) {
 }
 END_TEST
 
+/* Builds cfg from base plus dynamic layers (KIP-226). */
+static void layer(struct config *cfg, const struct config *base, const struct config_override *dd,
+                  int dd_n, const struct config_override *db, int db_n) {
+  char err[512];
+  ck_assert_msg(config_load_dynamic(cfg, base, dd, dd_n, db, db_n, err, sizeof(err)) == 0, "%s",
+                err);
+}
+
+START_TEST(dynamic_broker_configs_show_kafkas_sources_and_synonym_order) {
+  struct config base, cfg;
+  struct wire_arena arena;
+  struct config_entry *e;
+  int n;
+  struct config_describe_args all = {NULL, 0, true, true};
+  wire_arena_init(&arena, 4 << 20);
+  load(&base, 2, "log.retention.hours=24", "log.retention.ms=5000");
+  struct config_override dd[] = {
+      {"log.retention.ms", "7000"}, {"log.cleaner.threads", "2"}, {"ssl.key.password", "x"}};
+  struct config_override db[] = {{"log.retention.ms", "9000"}, {"custom.thing", "v"}};
+  layer(&cfg, &base, dd, 3, db, 2);
+
+  /* this broker: per-broker dynamic, cluster dynamic default, static, default */
+  ck_assert_int_eq(config_broker_describe(&cfg, false, &all, &arena, &e, &n), 0);
+  const struct config_entry *ms = find_entry(e, n, "log.retention.ms");
+  ck_assert_str_eq(ms->value, "9000");
+  ck_assert_int_eq(ms->source, CONFIG_SOURCE_DYNAMIC_BROKER);
+  ck_assert(!ms->read_only);
+  ck_assert_int_eq(ms->synonym_count, 5);
+  expect_synonym(ms, 0, "log.retention.ms", "9000", CONFIG_SOURCE_DYNAMIC_BROKER);
+  expect_synonym(ms, 1, "log.retention.ms", "7000", CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+  expect_synonym(ms, 2, "log.retention.ms", "5000", CONFIG_SOURCE_STATIC_BROKER);
+  expect_synonym(ms, 3, "log.retention.hours", "24", CONFIG_SOURCE_STATIC_BROKER);
+  expect_synonym(ms, 4, "log.retention.hours", "168", CONFIG_SOURCE_DEFAULT);
+  const struct config_entry *h = find_entry(e, n, "log.retention.hours");
+  ck_assert_int_eq(h->source, CONFIG_SOURCE_STATIC_BROKER);
+  ck_assert_int_eq(h->synonym_count, 2);
+  const struct config_entry *ct = find_entry(e, n, "log.cleaner.threads");
+  ck_assert_str_eq(ct->value, "2");
+  ck_assert_int_eq(ct->source, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+  expect_synonym(ct, 1, "log.cleaner.threads", "1", CONFIG_SOURCE_DEFAULT);
+  const struct config_entry *cu = find_entry(e, n, "custom.thing"); /* stored, unknown */
+  ck_assert_ptr_nonnull(cu);
+  ck_assert(cu->sensitive && cu->read_only);
+  ck_assert_ptr_null(cu->value);
+  ck_assert_int_eq(cu->source, CONFIG_SOURCE_DYNAMIC_BROKER);
+  /* a per-broker key among the defaults is not applied */
+  ck_assert_int_eq(find_entry(e, n, "ssl.key.password")->source, CONFIG_SOURCE_DEFAULT);
+
+  /* the cluster default resource: its own values only, DYNAMIC_DEFAULT synonyms only */
+  ck_assert_int_eq(config_broker_describe(&cfg, true, &all, &arena, &e, &n), 0);
+  ck_assert_int_eq(n, 2);
+  ck_assert_str_eq(e[0].name, "log.cleaner.threads");
+  ck_assert_str_eq(e[1].name, "log.retention.ms");
+  ck_assert_str_eq(e[1].value, "7000");
+  ck_assert_int_eq(e[1].source, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+  ck_assert_int_eq(e[1].synonym_count, 1);
+  expect_synonym(&e[1], 0, "log.retention.ms", "7000", CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+
+  /* a topic without overrides: the effective value and the broker's synonyms, dynamic first */
+  ck_assert_int_eq(topic_config_describe(&cfg, NULL, 0, &all, &arena, &e, &n), 0);
+  const struct config_entry *r = find_entry(e, n, "retention.ms");
+  ck_assert_str_eq(r->value, "9000");
+  ck_assert_int_eq(r->source, CONFIG_SOURCE_DYNAMIC_BROKER);
+  ck_assert_int_eq(r->synonym_count, 5);
+  expect_synonym(r, 1, "log.retention.ms", "7000", CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+  struct topic_settings ts;
+  topic_config_settings(&cfg, NULL, 0, &ts);
+  ck_assert_int_eq(ts.plog.retention_ms, 9000);
+  /* a topic override still wins */
+  struct config_override ov[] = {{"retention.ms", "1234"}};
+  topic_config_settings(&cfg, ov, 1, &ts);
+  ck_assert_int_eq(ts.plog.retention_ms, 1234);
+  config_free(&cfg);
+
+  /* without this broker's value the cluster default shows */
+  layer(&cfg, &base, dd, 2, NULL, 0);
+  ck_assert_int_eq(topic_config_describe(&cfg, NULL, 0, &all, &arena, &e, &n), 0);
+  r = find_entry(e, n, "retention.ms");
+  ck_assert_str_eq(r->value, "7000");
+  ck_assert_int_eq(r->source, CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER);
+  config_free(&cfg);
+  config_free(&base);
+  wire_arena_free(&arena);
+}
+END_TEST
+
+static int16_t balter(const struct config *cfg, const char *resource,
+                      const struct config_override *cur, int cur_n,
+                      const struct config_alter_op *ops, int n, struct wire_arena *arena,
+                      struct config_override **out, int *out_n, char *msg) {
+  return config_broker_alter_incremental(cfg, resource, cur, cur_n, ops, n, arena, out, out_n, msg,
+                                         512);
+}
+
+static const char *out_value(const struct config_override *out, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(out[i].name, name) == 0) return out[i].value;
+  return NULL;
+}
+
+START_TEST(broker_alters_are_validated_as_kafka) {
+  struct config cfg;
+  struct wire_arena arena;
+  struct config_override *out;
+  int n;
+  char msg[512];
+  const int16_t req = ERR_INVALID_REQUEST;
+  wire_arena_init(&arena, 1 << 20);
+  load(&cfg, 0);
+
+  struct config_alter_op ro[] = {{"log.retention.ms", CONFIG_OP_SET, "1000"},
+                                 {"log.dirs", CONFIG_OP_SET, "/x"},
+                                 {"num.partitions", CONFIG_OP_SET, "2"}};
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, ro, 3, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Cannot update these configs dynamically: [log.dirs, num.partitions]");
+  struct config_alter_op lis[] = {{"listeners", CONFIG_OP_SET, "PLAINTEXT://:9093"}};
+  ck_assert_int_eq(balter(&cfg, "", NULL, 0, lis, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Cannot update these configs at default cluster level, broker id must be "
+                        "specified: [listeners]");
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, lis, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Quire cannot apply these configs at run time, set them in the properties "
+                        "file: [listeners]");
+  struct config_alter_op ssl[] = {{"ssl.keystore.location", CONFIG_OP_SET, "/k.pem"}};
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, ssl, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "These security configs can be dynamically updated only per-listener "
+                        "using the listener prefix: [ssl.keystore.location]");
+
+  /* values: ConfigDef's messages, INVALID_REQUEST (KAFKA-13609) */
+  struct {
+    const char *name, *value, *msg;
+  } bad[] = {
+      {"log.retention.ms", "abc",
+       "Invalid value abc for configuration log.retention.ms: Not a number of type LONG"},
+      {"log.cleaner.threads", "-1",
+       "Invalid value -1 for configuration log.cleaner.threads: Value must be at least 0"},
+      {"log.segment.bytes", "1000",
+       "Invalid value 1000 for configuration log.segment.bytes: Value must be at least 1048576"},
+      {"message.max.bytes", "99999999999",
+       "Invalid value 99999999999 for configuration message.max.bytes: Not a number of type INT"},
+      {"log.preallocate", "maybe",
+       "Invalid value maybe for configuration log.preallocate: "
+       "Expected value to be either true or false"},
+      {"log.message.timestamp.type", "Now",
+       "Invalid value Now for configuration log.message.timestamp.type: String must be one of: "
+       "CreateTime, LogAppendTime"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    struct config_alter_op op[] = {{bad[i].name, CONFIG_OP_SET, bad[i].value}};
+    ck_assert_int_eq(balter(&cfg, "1", NULL, 0, op, 1, &arena, &out, &n, msg), req);
+    ck_assert_str_eq(msg, bad[i].msg);
+  }
+
+  /* the resource name, as ConfigAdminManager says it for alters */
+  struct config_alter_op ok[] = {{"log.retention.ms", CONFIG_OP_SET, "1000"}};
+  ck_assert_int_eq(balter(&cfg, "x", NULL, 0, ok, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Node id must be an integer, but it is: x");
+  ck_assert_int_eq(balter(&cfg, "2", NULL, 0, ok, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Unexpected broker id, expected 1, but received 2");
+  struct config_alter_op dup[] = {{"log.retention.ms", CONFIG_OP_SET, "1"},
+                                  {"log.retention.ms", CONFIG_OP_DELETE, NULL}};
+  ck_assert_int_eq(balter(&cfg, "x", NULL, 0, dup, 2, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Error due to duplicate config keys");
+  struct config_alter_op nul[] = {{"log.retention.ms", CONFIG_OP_SET, NULL}};
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, nul, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Null value not supported for : log.retention.ms");
+  struct config_alter_op unk_op[] = {{"log.retention.ms", 7, "1"}};
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, unk_op, 1, &arena, &out, &n, msg), req);
+  ck_assert_str_eq(msg, "Unknown operations type 7");
+
+  /* APPEND / SUBTRACT only on lists; an unknown key fails Kafka's lookup */
+  struct config_alter_op app_long[] = {{"log.retention.ms", CONFIG_OP_APPEND, "1"}};
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, app_long, 1, &arena, &out, &n, msg),
+                   ERR_INVALID_CONFIG);
+  ck_assert_str_eq(msg, "Config value append is not allowed for config key: log.retention.ms");
+  struct config_alter_op app_unknown[] = {{"no.such.key", CONFIG_OP_SUBTRACT, "1"}};
+  ck_assert_int_eq(balter(&cfg, "1", NULL, 0, app_unknown, 1, &arena, &out, &n, msg),
+                   ERR_UNKNOWN_SERVER_ERROR);
+  struct config_alter_op app[] = {{"log.cleanup.policy", CONFIG_OP_APPEND, "compact,delete"}};
+  ck_assert_int_eq(balter(&cfg, "", NULL, 0, app, 1, &arena, &out, &n, msg), ERR_NONE);
+  ck_assert_str_eq(out_value(out, n, "log.cleanup.policy"), "delete,compact");
+  struct config_override policy[] = {{"log.cleanup.policy", "delete,compact"}};
+  struct config_alter_op sub[] = {{"log.cleanup.policy", CONFIG_OP_SUBTRACT, "delete"}};
+  ck_assert_int_eq(balter(&cfg, "", policy, 1, sub, 1, &arena, &out, &n, msg), ERR_NONE);
+  ck_assert_str_eq(out_value(out, n, "log.cleanup.policy"), "compact");
+
+  /* SET keeps the other stored values, DELETE reverts one, unknown keys are kept */
+  struct config_override stored[] = {{"log.retention.ms", "5000"}, {"log.cleaner.threads", "2"}};
+  struct config_alter_op set_del[] = {{"log.cleaner.threads", CONFIG_OP_DELETE, NULL},
+                                      {"my.custom", CONFIG_OP_SET, "x"},
+                                      {"message.max.bytes", CONFIG_OP_SET, "2000"}};
+  ck_assert_int_eq(balter(&cfg, "1", stored, 2, set_del, 3, &arena, &out, &n, msg), ERR_NONE);
+  ck_assert_int_eq(n, 3);
+  ck_assert_str_eq(out_value(out, n, "log.retention.ms"), "5000");
+  ck_assert_ptr_null(out_value(out, n, "log.cleaner.threads"));
+  ck_assert_str_eq(out_value(out, n, "my.custom"), "x");
+
+  /* legacy AlterConfigs: the entries are the whole new set */
+  struct config_override legacy[] = {{"log.retention.ms", "1000"}, {"log.dirs", "/x"}};
+  ck_assert_int_eq(config_broker_alter_legacy(&cfg, "1", legacy, 2, msg, sizeof(msg)), req);
+  ck_assert_str_eq(msg, "Cannot update these configs dynamically: [log.dirs]");
+  ck_assert_int_eq(config_broker_alter_legacy(&cfg, "", legacy, 1, msg, sizeof(msg)), ERR_NONE);
+  struct config_override legacy_null[] = {{"log.retention.ms", NULL}};
+  ck_assert_int_eq(config_broker_alter_legacy(&cfg, "1", legacy_null, 1, msg, sizeof(msg)), req);
+  ck_assert_str_eq(msg, "Null value not supported for : log.retention.ms");
+
+  /* BROKER_LOGGER (KIP-412): root only, log4j's levels, never deleted */
+  struct config_alter_op lg[] = {{"root", CONFIG_OP_SET, "DEBUG"}};
+  ck_assert_int_eq(config_broker_logger_alter_check(&cfg, "1", lg, 1, msg, sizeof(msg)), ERR_NONE);
+  ck_assert_int_eq(config_broker_logger_alter_check(&cfg, "", lg, 1, msg, sizeof(msg)), req);
+  ck_assert_str_eq(msg, "Node id must be an integer, but it is: ");
+  struct config_alter_op lg_bad[] = {{"root", CONFIG_OP_SET, "LOUD"}};
+  ck_assert_int_eq(config_broker_logger_alter_check(&cfg, "1", lg_bad, 1, msg, sizeof(msg)),
+                   ERR_INVALID_CONFIG);
+  ck_assert_str_eq(msg, "Cannot set the log level of root to LOUD as it is not a supported log "
+                        "level. Valid log levels are DEBUG, ERROR, FATAL, INFO, TRACE, WARN");
+  struct config_alter_op lg_del[] = {{"root", CONFIG_OP_DELETE, NULL}};
+  ck_assert_int_eq(config_broker_logger_alter_check(&cfg, "1", lg_del, 1, msg, sizeof(msg)), req);
+  ck_assert_str_eq(msg, "Removing the log level of the root logger is not allowed");
+  struct config_alter_op lg_other[] = {{"kafka.server", CONFIG_OP_SET, "DEBUG"}};
+  ck_assert_int_eq(config_broker_logger_alter_check(&cfg, "1", lg_other, 1, msg, sizeof(msg)),
+                   ERR_INVALID_CONFIG);
+  ck_assert_str_eq(msg, "Logger kafka.server does not exist!");
+  config_free(&cfg);
+  wire_arena_free(&arena);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("topic_config");
   TCase *tc = tcase_create("core");
@@ -557,6 +784,8 @@ int main(void) {
   tcase_add_test(tc, incremental_alter_applies_set_delete_append_subtract);
   tcase_add_test(tc, partition_settings_come_from_broker_defaults_and_overrides);
   tcase_add_test(tc, doubles_print_as_java_does);
+  tcase_add_test(tc, dynamic_broker_configs_show_kafkas_sources_and_synonym_order);
+  tcase_add_test(tc, broker_alters_are_validated_as_kafka);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

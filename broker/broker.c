@@ -10,6 +10,7 @@
 
 #include "controller.h"
 #include "durable_queue.h"
+#include "handle_fetch.h"
 #include "image_records.h"
 #include "log.h"
 #include "logdir.h"
@@ -217,6 +218,7 @@ fail:
 void broker_storage_close(struct broker *b) {
   controller_destroy(b);
   partitions_timers_stop(b);
+  fetch_shutdown(b); /* before the waiters go: waiting fetches are answered */
   partitions_close_waiters(b);
   if (b->mlog != NULL) {
     snapshot_maybe(b, true);

@@ -22,6 +22,7 @@
 
 struct controller;
 struct durable_queue;
+struct fetch_state;
 struct logdir;
 struct partition_waiters;
 struct mlog;
@@ -49,6 +50,7 @@ struct broker {
   struct logdir *logs;
   struct event *retention_timer, *checkpoint_timer;
   struct partition_waiters *waiters; /* partitions.h: who waits on which log */
+  struct fetch_state *fetch;         /* handle_fetch.h: fetch sessions, waiting fetches */
   uint64_t wake_round;
   bool replaying; /* mlog_open is applying the log: partition logs follow later, all at once */
 };

@@ -14,10 +14,14 @@
 
 /* In API key order. */
 static const struct handler handlers[] = {
+    {MSG_API_FETCH, 4, 18, handle_fetch},
+    {MSG_API_LIST_OFFSETS, 1, 11, handle_list_offsets},
     {MSG_API_METADATA, 0, 13, handle_metadata},
     {MSG_API_API_VERSIONS, 0, 4, handle_api_versions},
     {MSG_API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {MSG_API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {MSG_API_DELETE_RECORDS, 0, 2, handle_delete_records},
+    {MSG_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, handle_offset_for_leader_epoch},
     {MSG_API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
     {MSG_API_ALTER_CONFIGS, 0, 2, handle_alter_configs},
     {MSG_API_DESCRIBE_LOG_DIRS, 1, 5, handle_describe_log_dirs},

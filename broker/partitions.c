@@ -118,8 +118,9 @@ static void wake_all(struct broker *b, struct plog *log, bool gone) {
     while (w != NULL && (w->log != log || w->woken == round)) w = w->next;
     if (w == NULL) return;
     w->woken = round;
+    /* the log goes: unregistered first, so the callback may free the waiter */
+    if (gone) partitions_unwait(b, w);
     w->wake(w, b, gone);
-    if (gone && w->log == log) partitions_unwait(b, w); /* it had to: the log goes */
   }
 }
 

@@ -32,8 +32,9 @@ int16_t partitions_get(struct broker *b, const struct image_topic *t, int32_t pa
 
 /* ---- waiting on a partition (acks=all produce, long-poll fetch) ----
  * A waiter registered on a log is woken on the loop each time its high watermark advances, and
- * once with gone set when the log is about to be deleted (it must unregister then; the log is
- * freed right after). A waiter may unregister itself (or others) from its wake callback. */
+ * once with gone set when the log is about to be deleted (it is unregistered before that call, so
+ * the callback may free it; the log is freed right after). A waiter may unregister itself (or
+ * others) from its wake callback. */
 struct partition_waiter;
 typedef void partition_wake_fn(struct partition_waiter *w, struct broker *b, bool gone);
 struct partition_waiter {

@@ -293,6 +293,28 @@ def wait_until(probe, timeout_s=10, what="the condition", interval_s=0.05):
         time.sleep(interval_s)
 
 
+def create_topic(broker, name, partitions=1, configs=None):
+    """Creates a topic through CreateTopics (replication factor 1) and fails unless the broker
+    answers NONE for it."""
+    import kafka_frames
+    errors = kafka_frames.create_topics(broker, [(name, partitions, dict(configs or {}))])
+    if errors != {name: 0}:
+        raise AssertionError(f"CreateTopics {name} ({partitions} partitions, {configs}): {errors}")
+
+
+def delete_topic(broker, name):
+    """Deletes a topic through DeleteTopics and fails unless the broker answers NONE for it."""
+    import kafka_frames
+    errors = kafka_frames.delete_topics(broker, [name])
+    if errors != {name: 0}:
+        raise AssertionError(f"DeleteTopics {name}: {errors}")
+
+
+def now_ms():
+    """Wall-clock milliseconds since the epoch, as Kafka timestamps count."""
+    return time.time_ns() // 1_000_000
+
+
 def free_port():
     """A loopback port that nothing listens on (for negative tests)."""
     with socket.socket() as s:

@@ -9,6 +9,7 @@ API_VERSIONS, METADATA, PRODUCE = 18, 3, 0
 DESCRIBE_CONFIGS, INCREMENTAL_ALTER_CONFIGS, DESCRIBE_CLUSTER = 32, 44, 60
 DESCRIBE_TOPIC_PARTITIONS, LIST_CONFIG_RESOURCES = 75, 74
 CREATE_TOPICS, DESCRIBE_LOG_DIRS = 19, 35
+DELETE_TOPICS = 20
 UNSUPPORTED_VERSION, INVALID_REQUEST, UNKNOWN_TOPIC_OR_PARTITION = 35, 42, 3
 LEADER_NOT_AVAILABLE, INVALID_CONFIG = 5, 40
 RESOURCE_TOPIC, RESOURCE_BROKER = 2, 4
@@ -352,6 +353,32 @@ def create_topics(broker, topics):
     return out
 
 
+def delete_topics(broker, names):
+    """DeleteTopics v6 (flexible) by name. Returns {name: error code}."""
+    def topic(w, name):
+        w.string(name)
+        w.buf += bytes(16)  # topic id: zero, the name decides
+        w.tags()
+
+    w = Writer(True)
+    w.array(names, topic)
+    body = w.int32(10000).tags().bytes()
+    with Conn(broker) as conn:
+        r = Reader(conn.call(DELETE_TOPICS, 6, body, flexible=True))
+    r.int32()
+    r.skip_tags()
+    r.int32()
+    out = {}
+    for _ in range(r.array_len(True)):
+        name = r.string(True)
+        r.take(16)
+        error = r.int16()
+        r.string(True)
+        r.skip_tags()
+        out[name] = error
+    return out
+
+
 def listed_topics(broker, version=12):
     """{name: topic} of an all-topics Metadata request, for topics without an error."""
     return {t["name"]: t for t in metadata(broker, None, version)["topics"] if t["error"] == 0}
@@ -584,4 +611,339 @@ def parse_describe_log_dirs(payload, version):
     if flexible:
         r.skip_tags()
     assert r.done(), f"{len(payload) - r.pos} trailing bytes"
+    return out
+
+
+# ---- records, Produce, Fetch, ListOffsets, DeleteRecords, OffsetForLeaderEpoch (issue 6) ----
+
+FETCH, LIST_OFFSETS, DELETE_RECORDS, OFFSET_FOR_LEADER_EPOCH = 1, 2, 21, 23
+OFFSET_OUT_OF_RANGE, NOT_LEADER_OR_FOLLOWER, POLICY_VIOLATION = 1, 6, 44
+FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH = 70, 71
+FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH = 74, 75
+UNKNOWN_TOPIC_ID, FETCH_SESSION_TOPIC_ID_ERROR = 100, 106
+
+
+def _crc32c_table():
+    table = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def varint(n):
+    """A zigzag varint (record fields)."""
+    return uvarint((n << 1) ^ (n >> 63))
+
+
+def record_batch(records, base_timestamp, base_offset=0):
+    """An uncompressed RecordBatch v2 (no producer id); records: [(key, value, timestamp)], key
+    and value bytes or None. Timestamps are absolute milliseconds."""
+    body = b""
+    max_ts = base_timestamp
+    for i, (key, value, ts) in enumerate(records):
+        max_ts = max(max_ts, ts)
+        rec = b"\x00" + varint(ts - base_timestamp) + varint(i)
+        rec += varint(-1) if key is None else varint(len(key)) + key
+        rec += varint(-1) if value is None else varint(len(value)) + value
+        rec += varint(0)  # no headers
+        body += varint(len(rec)) + rec
+    after_crc = struct.pack(">hiqqqhii", 0, len(records) - 1, base_timestamp, max_ts, -1, -1, -1,
+                            len(records)) + body
+    crc = crc32c(after_crc)
+    tail = struct.pack(">ibI", -1, 2, crc) + after_crc  # partitionLeaderEpoch, magic, crc
+    return struct.pack(">qi", base_offset, len(tail)) + tail
+
+
+def batches(data):
+    """Splits record bytes into [(base_offset, last_offset, leader_epoch, raw batch bytes)]."""
+    out, pos = [], 0
+    while pos + 12 <= len(data):
+        base, length = struct.unpack(">qi", data[pos:pos + 12])
+        if pos + 12 + length > len(data):
+            break  # a partial batch at the end
+        raw = data[pos:pos + 12 + length]
+        epoch = struct.unpack(">i", raw[12:16])[0]
+        last_delta = struct.unpack(">i", raw[23:27])[0]
+        out.append((base, base + last_delta, epoch, raw))
+        pos += 12 + length
+    return out
+
+
+def produce(broker_or_conn, topic, partition, batch, acks=-1, version=9):
+    """Produce v9 (flexible) of one batch; returns (error, base offset)."""
+    w = Writer(True)
+    w.string(None).int16(acks).int32(10000)
+
+    def topic_data(w, _):
+        w.string(topic)
+
+        def part(w, _):
+            w.int32(partition)
+            w.buf += uvarint(len(batch) + 1) + batch
+            w.tags()
+        w.array([0], part).tags()
+    w.array([0], topic_data).tags()
+    conn = broker_or_conn if isinstance(broker_or_conn, Conn) else Conn(broker_or_conn)
+    try:
+        r = Reader(conn.call(PRODUCE, version, w.bytes(), flexible=True))
+    finally:
+        if conn is not broker_or_conn:
+            conn.close()
+    r.int32()
+    r.skip_tags()
+    result = None
+    for _ in range(r.array_len(True)):
+        r.string(True)
+        for _ in range(r.array_len(True)):
+            r.int32()
+            error, base = r.int16(), r.int64()
+            r.int64()
+            r.int64()
+            for _ in range(r.array_len(True)):
+                r.int32()
+                r.string(True)
+                r.skip_tags()
+            r.string(True)
+            r.skip_tags()
+            result = (error, base)
+        r.skip_tags()
+    return result
+
+
+def fetch_body(version, topics, max_wait_ms=0, min_bytes=1, max_bytes=0x7FFFFFFF, isolation=0,
+               session_id=0, session_epoch=-1, forgotten=(), replica_id=-1):
+    """topics: [(name or 16-byte id, [(partition, offset, partition max bytes[, current leader
+    epoch[, last fetched epoch]])])]; forgotten: [(name or id, [partitions])] (v7+)."""
+    flexible = version >= 12
+    w = Writer(flexible)
+    if version <= 14:
+        w.int32(replica_id)
+    w.int32(max_wait_ms).int32(min_bytes).int32(max_bytes).int8(isolation)
+    if version >= 7:
+        w.int32(session_id).int32(session_epoch)
+
+    def topic_key(w, key):
+        if version >= 13:
+            w.buf += key
+        else:
+            w.string(key)
+
+    def part(w, p):
+        index, offset, pmax = p[:3]
+        w.int32(index)
+        if version >= 9:
+            w.int32(p[3] if len(p) > 3 else -1)
+        w.buf += struct.pack(">q", offset)
+        if version >= 12:
+            w.int32(p[4] if len(p) > 4 else -1)
+        if version >= 5:
+            w.buf += struct.pack(">q", -1)
+        w.int32(pmax)
+        w.tags()
+
+    def topic(w, t):
+        topic_key(w, t[0])
+        w.array(t[1], part).tags()
+    w.array(list(topics), topic)
+    if version >= 7:
+        def forget(w, f):
+            topic_key(w, f[0])
+            w.array(list(f[1]), lambda w, p: w.int32(p)).tags()
+        w.array(list(forgotten), forget)
+    if version >= 11:
+        w.string("")
+    if flexible and version >= 15 and replica_id != -1:
+        state = struct.pack(">iq", replica_id, -1) + b"\x00"
+        w.buf += uvarint(1) + uvarint(1) + uvarint(len(state)) + state
+    else:
+        w.tags()
+    return w.bytes()
+
+
+def parse_fetch(payload, version):
+    """{"correlation", "error", "session_id", "topics": [(name or id, [partition dict])],
+    "node_endpoints"}; a partition dict has "partition", "error", "high_watermark",
+    "last_stable_offset", "log_start_offset", "aborted" (None or a list), "preferred_read_replica",
+    "records" (bytes or None), and "diverging_epoch" / "current_leader" when tagged."""
+    flexible = version >= 12
+    r = Reader(payload)
+    out = {"correlation": r.int32(), "node_endpoints": {}}
+    if flexible:
+        r.skip_tags()
+    r.int32()
+    out["error"] = r.int16() if version >= 7 else 0
+    out["session_id"] = r.int32() if version >= 7 else 0
+    topics = []
+    for _ in range(r.array_len(flexible)):
+        key = r.take(16) if version >= 13 else r.string(flexible)
+        parts = []
+        for _ in range(r.array_len(flexible)):
+            p = {"partition": r.int32(), "error": r.int16(), "high_watermark": r.int64(),
+                 "last_stable_offset": r.int64()}
+            p["log_start_offset"] = r.int64() if version >= 5 else None
+            n = r.array_len(flexible)
+            p["aborted"] = None if n < 0 else [(r.int64(), r.int64(), flexible and r.skip_tags())
+                                               for _ in range(n)]
+            p["preferred_read_replica"] = r.int32() if version >= 11 else -1
+            size = r.uvarint() - 1 if flexible else r.int32()
+            p["records"] = None if size < 0 else r.take(size)
+            if flexible:
+                for _ in range(r.uvarint()):
+                    tag, tag_size = r.uvarint(), r.uvarint()
+                    sub = Reader(r.take(tag_size))
+                    if tag == 0:
+                        p["diverging_epoch"] = (sub.int32(), sub.int64())
+                    elif tag == 1:
+                        p["current_leader"] = (sub.int32(), sub.int32())
+            parts.append(p)
+        if flexible:
+            r.skip_tags()
+        topics.append((key, parts))
+    out["topics"] = topics
+    if flexible:
+        for _ in range(r.uvarint()):
+            tag, tag_size = r.uvarint(), r.uvarint()
+            sub = Reader(r.take(tag_size))
+            if tag == 0:
+                for _ in range(sub.array_len(True)):
+                    node = sub.int32()
+                    out["node_endpoints"][node] = (sub.string(True), sub.int32(),
+                                                   sub.string(True))
+                    sub.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes at v{version}"
+    return out
+
+
+def fetch(conn, version, topics, **kw):
+    """One Fetch on conn; the parsed response."""
+    return parse_fetch(conn.call(FETCH, version, fetch_body(version, topics, **kw),
+                                 flexible=version >= 12), version)
+
+
+def list_offsets_body(version, topics, replica_id=-1, isolation=0):
+    """topics: [(name, [(partition, timestamp[, current leader epoch])])]."""
+    flexible = version >= 6
+    w = Writer(flexible)
+    w.int32(replica_id)
+    if version >= 2:
+        w.int8(isolation)
+
+    def part(w, p):
+        w.int32(p[0])
+        if version >= 4:
+            w.int32(p[2] if len(p) > 2 else -1)
+        w.buf += struct.pack(">q", p[1])
+        w.tags()
+    w.array(list(topics), lambda w, t: w.string(t[0]).array(t[1], part).tags())
+    if version >= 10:
+        w.int32(1000)
+    return w.tags().bytes()
+
+
+def parse_list_offsets(payload, version):
+    """[(name, partition, error, timestamp, offset, leader epoch)] in response order."""
+    flexible = version >= 6
+    r = Reader(payload)
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    if version >= 2:
+        r.int32()
+    out = []
+    for _ in range(r.array_len(flexible)):
+        name = r.string(flexible)
+        for _ in range(r.array_len(flexible)):
+            p = (name, r.int32(), r.int16(), r.int64(), r.int64(),
+                 r.int32() if version >= 4 else -1)
+            if flexible:
+                r.skip_tags()
+            out.append(p)
+        if flexible:
+            r.skip_tags()
+    if flexible:
+        r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes at v{version}"
+    return out
+
+
+def list_offsets(conn, version, topics, **kw):
+    return parse_list_offsets(conn.call(LIST_OFFSETS, version,
+                                        list_offsets_body(version, topics, **kw),
+                                        flexible=version >= 6), version)
+
+
+def delete_records(conn, version, topics):
+    """topics: [(name, [(partition, offset)])]; returns {(name, partition): (error, low wm)}."""
+    flexible = version >= 2
+    w = Writer(flexible)
+
+    def part(w, p):
+        w.int32(p[0])
+        w.buf += struct.pack(">q", p[1])
+        w.tags()
+    w.array(list(topics), lambda w, t: w.string(t[0]).array(t[1], part).tags())
+    body = w.int32(5000).tags().bytes()
+    r = Reader(conn.call(DELETE_RECORDS, version, body, flexible=flexible))
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    r.int32()
+    out = {}
+    for _ in range(r.array_len(flexible)):
+        name = r.string(flexible)
+        for _ in range(r.array_len(flexible)):
+            index, low = r.int32(), r.int64()
+            out[(name, index)] = (r.int16(), low)
+            if flexible:
+                r.skip_tags()
+        if flexible:
+            r.skip_tags()
+    if flexible:
+        r.skip_tags()
+    assert r.done()
+    return out
+
+
+def offset_for_leader_epoch(conn, version, topics, replica_id=-1):
+    """topics: [(name, [(partition, leader epoch[, current leader epoch])])]; returns
+    {(name, partition): (error, leader epoch, end offset)}."""
+    flexible = version >= 4
+    w = Writer(flexible)
+    if version >= 3:
+        w.int32(replica_id)
+
+    def part(w, p):
+        w.int32(p[0]).int32(p[2] if len(p) > 2 else -1).int32(p[1]).tags()
+    w.array(list(topics), lambda w, t: w.string(t[0]).array(t[1], part).tags())
+    r = Reader(conn.call(OFFSET_FOR_LEADER_EPOCH, version, w.tags().bytes(), flexible=flexible))
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    r.int32()
+    out = {}
+    for _ in range(r.array_len(flexible)):
+        name = r.string(flexible)
+        for _ in range(r.array_len(flexible)):
+            error, index = r.int16(), r.int32()
+            out[(name, index)] = (error, r.int32(), r.int64())
+            if flexible:
+                r.skip_tags()
+        if flexible:
+            r.skip_tags()
+    if flexible:
+        r.skip_tags()
+    assert r.done()
     return out

@@ -15,10 +15,14 @@ from kafka_frames import (API_VERSIONS, INVALID_REQUEST, METADATA, PRODUCE,
 
 # What the broker serves, by API key: (min, max) version, as Apache Kafka 4.3 serves them.
 SERVED_APIS = {
+    1: (4, 18),   # Fetch
+    2: (1, 11),   # ListOffsets
     METADATA: (0, 13),
     API_VERSIONS: (0, 4),
     19: (2, 7),   # CreateTopics
     20: (1, 6),   # DeleteTopics
+    21: (0, 2),   # DeleteRecords
+    23: (2, 4),   # OffsetForLeaderEpoch
     32: (1, 4),   # DescribeConfigs
     33: (0, 2),   # AlterConfigs
     35: (1, 5),   # DescribeLogDirs

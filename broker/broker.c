@@ -11,11 +11,13 @@
 #include "controller.h"
 #include "durable_queue.h"
 #include "handle_fetch.h"
+#include "handle_produce.h"
 #include "image_records.h"
 #include "log.h"
 #include "logdir.h"
 #include "mlog.h"
 #include "partitions.h"
+#include "producer_ids.h"
 
 int64_t broker_now_ms(void) {
   struct timespec ts;
@@ -219,6 +221,8 @@ void broker_storage_close(struct broker *b) {
   controller_destroy(b);
   partitions_timers_stop(b);
   fetch_shutdown(b); /* before the waiters go: waiting fetches are answered */
+  produce_shutdown(b);      /* likewise waiting acks=all produces */
+  producer_ids_shutdown(b); /* after the controller failed its operations */
   partitions_close_waiters(b);
   if (b->mlog != NULL) {
     snapshot_maybe(b, true);

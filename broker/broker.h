@@ -23,6 +23,8 @@
 struct controller;
 struct durable_queue;
 struct fetch_state;
+struct produce_state;
+struct producer_ids;
 struct logdir;
 struct partition_waiters;
 struct mlog;
@@ -51,6 +53,8 @@ struct broker {
   struct event *retention_timer, *checkpoint_timer;
   struct partition_waiters *waiters; /* partitions.h: who waits on which log */
   struct fetch_state *fetch;         /* handle_fetch.h: fetch sessions, waiting fetches */
+  struct produce_state *produce;     /* handle_produce.h: acks=all produces waiting */
+  struct producer_ids *producer_ids; /* producer_ids.h: the current producer id block */
   uint64_t wake_round;
   bool replaying; /* mlog_open is applying the log: partition logs follow later, all at once */
 };

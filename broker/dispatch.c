@@ -14,6 +14,7 @@
 
 /* In API key order. */
 static const struct handler handlers[] = {
+    {MSG_API_PRODUCE, 0, 13, handle_produce},
     {MSG_API_FETCH, 4, 18, handle_fetch},
     {MSG_API_LIST_OFFSETS, 1, 11, handle_list_offsets},
     {MSG_API_METADATA, 0, 13, handle_metadata},
@@ -21,6 +22,7 @@ static const struct handler handlers[] = {
     {MSG_API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {MSG_API_DELETE_TOPICS, 1, 6, handle_delete_topics},
     {MSG_API_DELETE_RECORDS, 0, 2, handle_delete_records},
+    {MSG_API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {MSG_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, handle_offset_for_leader_epoch},
     {MSG_API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
     {MSG_API_ALTER_CONFIGS, 0, 2, handle_alter_configs},

@@ -100,9 +100,11 @@ void deferred_complete(struct deferred *d, bool close);
 typedef void deferred_done_fn(void *arg, const struct response *out);
 void deferred_on_done(struct deferred *d, deferred_done_fn *fn, void *arg);
 
+handler_fn handle_produce;
 handler_fn handle_fetch;
 handler_fn handle_list_offsets;
 handler_fn handle_delete_records;
+handler_fn handle_init_producer_id;
 handler_fn handle_offset_for_leader_epoch;
 handler_fn handle_api_versions;
 handler_fn handle_metadata;

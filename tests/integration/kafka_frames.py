@@ -947,3 +947,139 @@ def offset_for_leader_epoch(conn, version, topics, replica_id=-1):
         r.skip_tags()
     assert r.done()
     return out
+
+
+# ---- Produce and InitProducerId (issue 6) ----
+
+INIT_PRODUCER_ID = 22
+CORRUPT_MESSAGE, REQUEST_TIMED_OUT, MESSAGE_TOO_LARGE = 2, 7, 10
+COORDINATOR_NOT_AVAILABLE, RECORD_LIST_TOO_LARGE, INVALID_REQUIRED_ACKS = 15, 18, 21
+INVALID_TIMESTAMP, OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH = 32, 45, 47
+INVALID_TXN_STATE, TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 48, 53
+UNSUPPORTED_COMPRESSION_TYPE, INVALID_RECORD = 76, 87
+
+
+def records_v2(records, base_timestamp):
+    """The records section of a RecordBatch v2; records: [(key, value, timestamp)]."""
+    body = b""
+    for i, (key, value, ts) in enumerate(records):
+        rec = b"\x00" + varint(ts - base_timestamp) + varint(i)
+        rec += varint(-1) if key is None else varint(len(key)) + key
+        rec += varint(-1) if value is None else varint(len(value)) + value
+        rec += varint(0)  # no headers
+        body += varint(len(rec)) + rec
+    return body
+
+
+def producer_batch(records, base_timestamp, producer_id=-1, producer_epoch=-1, base_sequence=-1,
+                   codec=0, attributes=0, section=None, magic=2, count=None):
+    """A RecordBatch as a client sends it, with producer fields and a codec (1 gzip: the records
+    section compressed here with zlib; other codecs need section, the compressed bytes).
+    section overrides the records section; count the record count (default len(records))."""
+    import zlib
+    if section is None:
+        section = records_v2(records, base_timestamp)
+        if codec == 1:
+            c = zlib.compressobj(6, zlib.DEFLATED, 31)
+            section = c.compress(section) + c.flush()
+        elif codec != 0:
+            raise ValueError("only gzip is compressed here")
+    count = len(records) if count is None else count
+    max_ts = max([base_timestamp] + [ts for _, _, ts in records])
+    after_crc = struct.pack(">hiqqqhii", codec | attributes, count - 1, base_timestamp, max_ts,
+                            producer_id, producer_epoch, base_sequence, count) + section
+    tail = struct.pack(">ibI", -1, magic, crc32c(after_crc)) + after_crc
+    return struct.pack(">qi", 0, len(tail)) + tail
+
+
+def produce_body(version, topics, acks=-1, timeout_ms=10000, transactional_id=None):
+    """topics: [(name, or 16-byte id for v13+, [(partition, records bytes or None)])]."""
+    flexible = version >= 9
+    w = Writer(flexible)
+    if version >= 3:
+        w.string(transactional_id)
+    w.int16(acks).int32(timeout_ms)
+
+    def part(w, p):
+        w.int32(p[0])
+        data = p[1]
+        if data is None:
+            w.buf += uvarint(0) if flexible else struct.pack(">i", -1)
+        else:
+            w.buf += uvarint(len(data) + 1) if flexible else struct.pack(">i", len(data))
+            w.buf += data
+        w.tags()
+
+    def topic(w, t):
+        if version >= 13:
+            w.buf += t[0]
+        else:
+            w.string(t[0])
+        w.array(t[1], part).tags()
+    w.array(list(topics), topic)
+    return w.tags().bytes()
+
+
+def parse_produce(payload, version):
+    """[{"topic", "partition", "error", "base_offset", "log_append_time", "log_start_offset",
+    "record_errors": [(index, message)], "error_message", "leader": (id, epoch)}] in order."""
+    flexible = version >= 9
+    r = Reader(payload)
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    out = []
+    for _ in range(r.array_len(flexible)):
+        topic = r.take(16) if version >= 13 else r.string(flexible)
+        for _ in range(r.array_len(flexible)):
+            p = {"topic": topic, "partition": r.int32(), "error": r.int16(),
+                 "base_offset": r.int64(), "log_append_time": -1, "log_start_offset": -1,
+                 "record_errors": [], "error_message": None, "leader": (-1, -1)}
+            if version >= 2:
+                p["log_append_time"] = r.int64()
+            if version >= 5:
+                p["log_start_offset"] = r.int64()
+            if version >= 8:
+                for _ in range(r.array_len(flexible)):
+                    p["record_errors"].append((r.int32(), r.string(flexible)))
+                    if flexible:
+                        r.skip_tags()
+                p["error_message"] = r.string(flexible)
+            if flexible:
+                for _ in range(r.uvarint()):
+                    tag, size = r.uvarint(), r.uvarint()
+                    if tag == 0:
+                        p["leader"] = (r.int32(), r.int32())
+                        r.skip_tags()
+                    else:
+                        r.take(size)
+            out.append(p)
+        if flexible:
+            r.skip_tags()
+    if version >= 1:
+        r.int32()
+    if flexible:
+        r.skip_tags()
+    assert r.done(), f"{len(payload) - r.pos} trailing bytes at v{version}"
+    return out
+
+
+def produce_call(conn, version, topics, correlation=1, **kw):
+    """One Produce request; its parsed response (parse_produce)."""
+    return parse_produce(conn.call(PRODUCE, version, produce_body(version, topics, **kw),
+                                   flexible=version >= 9, correlation=correlation), version)
+
+
+def init_producer_id(conn, version=4, transactional_id=None, producer_id=-1, producer_epoch=-1):
+    """InitProducerId; returns (error, producer id, epoch)."""
+    flexible = version >= 2
+    w = Writer(flexible)
+    w.string(transactional_id).int32(60000)
+    if version >= 3:
+        w.buf += struct.pack(">qh", producer_id, producer_epoch)
+    r = Reader(conn.call(INIT_PRODUCER_ID, version, w.tags().bytes(), flexible=flexible))
+    r.int32()
+    if flexible:
+        r.skip_tags()
+    r.int32()
+    return r.int16(), r.int64(), r.int16()

@@ -15,6 +15,7 @@ from kafka_frames import (API_VERSIONS, INVALID_REQUEST, METADATA, PRODUCE,
 
 # What the broker serves, by API key: (min, max) version, as Apache Kafka 4.3 serves them.
 SERVED_APIS = {
+    PRODUCE: (0, 13),  # v0-2 answered UNSUPPORTED_VERSION (KAFKA-18659)
     1: (4, 18),   # Fetch
     2: (1, 11),   # ListOffsets
     METADATA: (0, 13),
@@ -22,6 +23,7 @@ SERVED_APIS = {
     19: (2, 7),   # CreateTopics
     20: (1, 6),   # DeleteTopics
     21: (0, 2),   # DeleteRecords
+    22: (0, 5),   # InitProducerId
     23: (2, 4),   # OffsetForLeaderEpoch
     32: (1, 4),   # DescribeConfigs
     33: (0, 2),   # AlterConfigs
@@ -126,7 +128,7 @@ class Wire(harness.BrokerTestCase):
 
     def test_unserved_and_unknown_apis_close_the_connection(self):
         broker = self.start_broker()
-        for key in (PRODUCE, 9999):
+        for key in (57, 9999):  # UpdateFeatures (in the codec, not served), unknown
             conn = self.connect(broker)
             conn.send(request(key, 9, 1, b"\x00" * 8, flexible=True))
             self.assertTrue(conn.is_closed(), f"api key {key}")

@@ -199,7 +199,7 @@ static uint64_t member_join(const char *group, const char *client, char *id, siz
 static void stable_group(const char *group, size_t n, char ids[][96]) {
   uint64_t tags[8];
   for (size_t i = 0; i < n; i++) {
-    char client[16];
+    char client[32];
     snprintf(client, sizeof(client), "c%zu", i);
     tags[i] = member_join(group, client, ids[i], 96);
   }
@@ -209,7 +209,7 @@ static void stable_group(const char *group, size_t n, char ids[][96]) {
   ck_assert(str_eq(join_resp(tags[0])->leader, ids[0]));
   for (size_t i = 1; i < n; i++) ck_assert(!answered(sync_simple(group, ids[i], gen)));
   const char *members[8], *bytes[8];
-  char parts[8][16];
+  char parts[8][32];
   for (size_t i = 0; i < n; i++) {
     members[i] = ids[i];
     snprintf(parts[i], sizeof(parts[i]), "part-%zu", i);

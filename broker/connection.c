@@ -3,6 +3,8 @@
  * closes the connection before anything is allocated for it. Each request gets an arena freed
  * with its frame. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +276,10 @@ void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t f
     evutil_closesocket(fd);
     return;
   }
+  /* As Kafka's SocketServer: no Nagle delay, so a response written in parts (header, then file
+   * ranges) leaves at once instead of waiting for the client's delayed ACK. */
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   /* Kafka's socket buffer sizes: they also bound what a client that stops reading can park in
    * the kernel before the connection is muted. */
   if (cfg->socket_send_buffer_bytes >= 0)

@@ -371,7 +371,10 @@ int bc_prepare(uint8_t *p, size_t n, const struct bc_policy *pol, int64_t now_ms
   bool lat_batch = rb_timestamp_type(&b) == RB_TIMESTAMP_LOG_APPEND_TIME;
   bool header_late = !pol->log_append_time && b.max_timestamp != RB_NO_TIMESTAMP &&
                      wrap_sub(b.max_timestamp, now_ms) > pol->timestamp_after_max_ms;
-  bool need_records = recompress || pol->compacted || header_late ||
+  /* a CreateTime header without a maxTimestamp (sarama before 1.23 writes -1) gets the records'
+   * largest, as Kafka's LogValidator sets it, so timestamp lookups find the batch */
+  bool header_unstamped = !pol->log_append_time && b.max_timestamp == RB_NO_TIMESTAMP;
+  bool need_records = recompress || pol->compacted || header_late || header_unstamped ||
                       (pol->log_append_time && lat_batch) ||
                       (!pol->log_append_time && pol->timestamp_before_max_ms != INT64_MAX);
   if (!need_records) {

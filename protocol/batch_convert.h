@@ -14,7 +14,8 @@
  *    policy->inflated_max and no further, so a compression bomb costs bounded memory and answers
  *    RECORD_LIST_TOO_LARGE) only when a feature needs them: keys on compacted topics, a
  *    before.max.ms bound, a header maxTimestamp past the after.max.ms bound (to name the
- *    records), LogAppendTime set by the producer on a LogAppendTime topic, or recompression.
+ *    records), a header with no maxTimestamp (-1: it gets the records' largest), LogAppendTime
+ *    set by the producer on a LogAppendTime topic, or recompression.
  *    Kafka inflates every compressed batch; it checks each record, and so does Quire whenever it
  *    reads them. Where Quire only reads the header it trusts maxTimestamp (a producer that lies
  *    in it is not caught, and the header is stored as sent).

@@ -12,10 +12,11 @@
 QUIRE_BUILD_DEPS=(meson ninja-build pkg-config gcc libevent-dev libssl-dev zlib1g-dev
   libsnappy-dev libzstd-dev liblz4-dev libpcre2-dev check python3)
 # Clients and tools the test suites drive (golang-*: integration-sarama builds its client;
-# librdkafka-dev: tests/clients/rdkafka, linked against librdkafka, for integration-rdkafka-admin).
+# librdkafka-dev: tests/clients/rdkafka, linked against librdkafka, for integration-rdkafka-admin;
+# python3-lz4/-snappy/-zstandard: kafka-python's codecs for integration-kafka-python-records).
 # shellcheck disable=SC2034
 QUIRE_TEST_DEPS=(kcat python3-confluent-kafka python3-kafka openssl golang-go
-  golang-github-shopify-sarama-dev librdkafka-dev)
+  golang-github-shopify-sarama-dev librdkafka-dev python3-lz4 python3-snappy python3-zstandard)
 # Node.js for integration-kafkajs and integration-platformatic: tools/test installs these only
 # when node or npm is not on PATH, so a newer Node installed otherwise (NodeSource's nodejs bundles
 # npm and conflicts with Debian's npm package) is kept. Debian 12's nodejs is Node 18, too old

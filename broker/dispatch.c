@@ -250,6 +250,10 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
   return respond(api, &ctx, response, out);
 }
 
+struct wire_str dispatch_error_message(struct wire_arena *arena, const char *msg) {
+  return wire_str_of(msg[0] != '\0' ? wire_arena_strdup(arena, msg) : NULL);
+}
+
 struct deferred *request_defer(struct request_ctx *ctx) {
   struct deferred *d = wire_arena_alloc(ctx->arena, sizeof(*d));
   if (d == NULL) return NULL;

@@ -79,6 +79,10 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
                                       struct wire_arena *arena, struct response *out,
                                       struct deferred **deferred);
 
+/* An error message for a response: a copy in the arena, or null when msg is empty (or the arena
+ * is full: the error code still goes out). */
+struct wire_str dispatch_error_message(struct wire_arena *arena, const char *msg);
+
 /* ---- answering later ----
  * A handler that must wait (a metadata write becoming durable, a long-poll fetch, an acks=all
  * produce) calls request_defer and returns 0. The request, its frame, the arena and the response

@@ -22,11 +22,6 @@
 
 enum { MSG_MAX = 1024 };
 
-/* An error message for the response: null when empty. */
-static struct wire_str msg_dup(struct wire_arena *a, const char *msg) {
-  return wire_str_of(msg[0] != '\0' ? wire_arena_strdup(a, msg) : NULL);
-}
-
 /* A topic's stored overrides as config_override items (arena). */
 static struct config_override *topic_overrides(struct wire_arena *a, const struct image_topic *t,
                                                int *count) {
@@ -152,7 +147,7 @@ int handle_describe_configs(struct request_ctx *ctx, const void *request, void *
                res->resource_type);
     }
     if (rc != 0) return -1;
-    r->error_message = msg_dup(ctx->arena, msg);
+    r->error_message = dispatch_error_message(ctx->arena, msg);
     if (r->error_code == ERR_NONE && describe_fill(ctx, entries, count, r) != 0) return -1;
   }
   return 0;
@@ -371,7 +366,7 @@ static int alter_prepare(struct controller_op *cop, struct broker *b, struct bat
       snprintf(msg, sizeof(msg), "Unsupported resource type %d: Quire keeps no configs of it",
                type);
     }
-    *msg_out = msg_dup(a, msg);
+    *msg_out = dispatch_error_message(a, msg);
   }
   return 0;
 }
@@ -410,8 +405,7 @@ static int alter_begin(struct request_ctx *ctx, struct alter_op *op, int32_t n) 
     for (int32_t j = 0; j < n; j++) {
       if (j == i) continue;
       alter_resource(op, j, &other_type, &other, &other_err, &other_msg);
-      if (other_type == type && other.len == name.len &&
-          (name.len <= 0 || memcmp(other.ptr, name.ptr, (size_t)name.len) == 0)) {
+      if (other_type == type && wire_str_same(other, name)) {
         *err = ERR_INVALID_REQUEST;
         *msg = wire_str_of("Each resource must appear at most once.");
       }
@@ -508,7 +502,7 @@ int handle_list_config_resources(struct request_ctx *ctx, const void *request, v
       struct msg_list_config_resources_response_config_resource *r =
           &resp->config_resources.items[resp->config_resources.count++];
       msg_list_config_resources_response_config_resource_init(r);
-      r->resource_name = msg_dup(ctx->arena, id);
+      r->resource_name = dispatch_error_message(ctx->arena, id);
       r->resource_type = node_types[k];
     }
   }

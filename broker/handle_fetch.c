@@ -261,8 +261,7 @@ static void read_all(struct fetch_op *op, uint64_t *bytes, bool *stop) {
 static bool same_topic(const struct fetch_op *op, const struct fetch_item *a,
                        const struct fetch_item *b) {
   if (op->version >= 13) return memcmp(a->topic_id.b, b->topic_id.b, sizeof(a->topic_id.b)) == 0;
-  return a->topic.len == b->topic.len &&
-         memcmp(a->topic.ptr, b->topic.ptr, (size_t)a->topic.len) == 0;
+  return wire_str_same(a->topic, b->topic);
 }
 
 static struct fetch_session_partition *session_partition(struct fetch_session *s,

@@ -300,7 +300,7 @@ int handle_describe_cluster(struct request_ctx *ctx, const void *request, void *
     char msg[64];
     snprintf(msg, sizeof(msg), "Unsupported endpoint type %d", req->endpoint_type);
     resp->error_code = ERR_UNSUPPORTED_ENDPOINT_TYPE;
-    resp->error_message = wire_str_of(wire_arena_strdup(ctx->arena, msg));
+    resp->error_message = dispatch_error_message(ctx->arena, msg);
     return 0;
   }
   resp->cluster_id = wire_str_of(img->cluster_id);

@@ -299,10 +299,7 @@ int handle_delete_records(struct request_ctx *ctx, const void *request, void *re
     /* results are keyed by topic name, then partition (a repeated one is answered once) */
     struct msg_delete_records_response_topic_result *rt = NULL;
     for (int32_t k = 0; k < resp->topics.count && rt == NULL; k++)
-      if (resp->topics.items[k].name.len == t->name.len &&
-          memcmp(resp->topics.items[k].name.ptr, t->name.ptr,
-                 (size_t)(t->name.len > 0 ? t->name.len : 0)) == 0)
-        rt = &resp->topics.items[k];
+      if (wire_str_same(resp->topics.items[k].name, t->name)) rt = &resp->topics.items[k];
     int32_t np = t->partitions.count > 0 ? t->partitions.count : 0;
     if (rt == NULL) {
       rt = &resp->topics.items[resp->topics.count++];

@@ -23,15 +23,6 @@ struct topics_op {
   void *resp;
 };
 
-/* An error message for the response: null when empty. */
-static struct wire_str msg_dup(struct wire_arena *a, const char *msg) {
-  return wire_str_of(msg[0] != '\0' ? wire_arena_strdup(a, msg) : NULL);
-}
-
-static bool str_same(struct wire_str a, struct wire_str b) {
-  return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
-}
-
 /* The error a failed operation gives every entry it had not refused already. */
 static int16_t op_error(int err) {
   return err == -ENOMEM || err == -E2BIG ? ERR_UNKNOWN_SERVER_ERROR : ERR_KAFKA_STORAGE_ERROR;
@@ -121,7 +112,7 @@ static int create_prepare(struct controller_op *cop, struct broker *b,
                           &made, msg, sizeof(msg));
     if (rc < 0) return -ENOMEM;
     out->error_code = (int16_t)rc;
-    out->error_message = msg_dup(a, msg);
+    out->error_message = dispatch_error_message(a, msg);
     if (rc != ERR_NONE) continue;
     created[created_count++] = t->name;
     out->topic_id = made.id;
@@ -166,7 +157,7 @@ int handle_create_topics(struct request_ctx *ctx, const void *request, void *res
       continue;
     }
     for (int32_t j = 0; j < n; j++) {
-      if (j == i || !str_same(req->topics.items[j].name, t->name)) continue;
+      if (j == i || !wire_str_same(req->topics.items[j].name, t->name)) continue;
       t->error_code = ERR_INVALID_REQUEST;
       t->error_message = wire_str_of("Duplicate topic name.");
     }
@@ -207,7 +198,7 @@ static int delete_prepare(struct controller_op *cop, struct broker *b,
     /* names and ids in the answer come from the image: the arena outlives this call */
     struct request_ctx *ctx = deferred_ctx(op->d);
     r->topic_id = t->id;
-    if (r->name.len < 0) r->name = msg_dup(ctx->arena, t->name);
+    if (r->name.len < 0) r->name = dispatch_error_message(ctx->arena, t->name);
     if (image_record_remove_topic(records, &t->id, now_ms) != 0) return -ENOMEM;
   }
   return 0;
@@ -263,10 +254,10 @@ int handle_delete_topics(struct request_ctx *ctx, const void *request, void *res
     }
     for (int32_t j = 0; j < n; j++) {
       if (j == i) continue;
-      bool dup =
-          r->name.len >= 0
-              ? str_same(by_state ? req->topics.items[j].name : req->topic_names.items[j], r->name)
-              : memcmp(req->topics.items[j].topic_id.b, r->topic_id.b, 16) == 0;
+      bool dup = r->name.len >= 0 ? wire_str_same(by_state ? req->topics.items[j].name
+                                                           : req->topic_names.items[j],
+                                                  r->name)
+                                  : memcmp(req->topics.items[j].topic_id.b, r->topic_id.b, 16) == 0;
       if (!dup) continue;
       r->error_code = ERR_INVALID_REQUEST;
       r->error_message =
@@ -366,7 +357,7 @@ static int partitions_prepare(struct controller_op *cop, struct broker *b,
     } else {
       r->error_code = partitions_check(b, t, rt, msg, sizeof(msg));
     }
-    r->error_message = msg_dup(a, msg);
+    r->error_message = dispatch_error_message(a, msg);
     if (r->error_code != ERR_NONE || req->validate_only) continue;
     int32_t rf = t->partitions[0].replica_count;
     for (int32_t p = t->partition_count; p < rt->count; p++) {
@@ -419,7 +410,7 @@ int handle_create_partitions(struct request_ctx *ctx, const void *request, void 
       continue;
     }
     for (int32_t j = 0; j < n; j++) {
-      if (j == i || !str_same(req->topics.items[j].name, r->name)) continue;
+      if (j == i || !wire_str_same(req->topics.items[j].name, r->name)) continue;
       r->error_code = ERR_INVALID_REQUEST;
       r->error_message = wire_str_of("Duplicate topic name.");
     }

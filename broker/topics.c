@@ -134,8 +134,7 @@ int topic_create(struct broker *b, const struct topic_spec *s, bool validate_onl
     return ERR_TOPIC_ALREADY_EXISTS;
   }
   for (size_t i = 0; i < pending_count; i++)
-    if (pending[i].len == s->name.len &&
-        memcmp(pending[i].ptr, s->name.ptr, (size_t)s->name.len) == 0) {
+    if (wire_str_same(pending[i], s->name)) {
       snprintf(msg, msg_size, "Topic '%.*s' already exists.", (int)s->name.len, s->name.ptr);
       return ERR_TOPIC_ALREADY_EXISTS;
     }

@@ -459,6 +459,10 @@ bool wire_str_eq(struct wire_str a, const char *b) {
   return n == (size_t)a.len && memcmp(a.ptr, b, n) == 0;
 }
 
+bool wire_str_same(struct wire_str a, struct wire_str b) {
+  return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
+}
+
 bool wire_uuid_is_zero(const struct wire_uuid *u) {
   for (int i = 0; i < 16; i++)
     if (u->b[i]) return false;

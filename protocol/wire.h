@@ -175,6 +175,8 @@ static inline struct wire_str wire_str_of(const char *s) {
   return v;
 }
 bool wire_str_eq(struct wire_str a, const char *b);
+/* Whether two wire strings hold the same bytes (two nulls are the same). */
+bool wire_str_same(struct wire_str a, struct wire_str b);
 bool wire_uuid_is_zero(const struct wire_uuid *u);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "controller.h"
 #include "durable_queue.h"
+#include "groups.h"
 #include "handle_fetch.h"
 #include "handle_produce.h"
 #include "image_records.h"
@@ -210,7 +211,9 @@ int broker_storage_open(struct broker *b) {
   rc = controller_create(b, &b->controller);
   if (rc == 0) rc = partitions_reconcile(b);
   if (rc == 0) rc = partitions_timers_start(b);
+  if (rc == 0) rc = groups_create(b);
   if (rc != 0) goto fail;
+  groups_start(b);
   return 0;
 fail:
   broker_storage_close(b);
@@ -220,8 +223,9 @@ fail:
 void broker_storage_close(struct broker *b) {
   controller_destroy(b);
   partitions_timers_stop(b);
-  fetch_shutdown(b); /* before the waiters go: waiting fetches are answered */
+  fetch_shutdown(b);        /* before the waiters go: waiting fetches are answered */
   produce_shutdown(b);      /* likewise waiting acks=all produces */
+  groups_shutdown(b);       /* parked group requests and coordinator writes */
   producer_ids_shutdown(b); /* after the controller failed its operations */
   partitions_close_waiters(b);
   if (b->mlog != NULL) {
@@ -239,6 +243,7 @@ void broker_storage_close(struct broker *b) {
   b->flusher = NULL;
   durable_queue_destroy(b->durable);
   b->durable = NULL;
+  groups_destroy(b);
   image_free(&b->image);
   config_retired_free(b);
 }

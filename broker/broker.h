@@ -23,6 +23,7 @@
 struct controller;
 struct durable_queue;
 struct fetch_state;
+struct groups;
 struct produce_state;
 struct producer_ids;
 struct logdir;
@@ -55,6 +56,7 @@ struct broker {
   struct fetch_state *fetch;         /* handle_fetch.h: fetch sessions, waiting fetches */
   struct produce_state *produce;     /* handle_produce.h: acks=all produces waiting */
   struct producer_ids *producer_ids; /* producer_ids.h: the current producer id block */
+  struct groups *groups;             /* groups.h: the group coordinator */
   uint64_t wake_round;
   bool replaying; /* mlog_open is applying the log: partition logs follow later, all at once */
 };

@@ -174,7 +174,7 @@ static int handle_frames(struct connection *c) {
     wire_arena_init(&c->arena, arena_limit((size_t)len));
     struct response out;
     struct deferred *deferred = NULL;
-    enum dispatch_result result = dispatch_request(&c->srv->broker, c->listener->name, frame,
+    enum dispatch_result result = dispatch_request(&c->srv->broker, c->listener->name, c->ip, frame,
                                                    (size_t)len, &c->arena, &out, &deferred);
     if (result == DISPATCH_DEFERRED) {
       /* The frame stays in the input buffer, which does not move while reading is off. */

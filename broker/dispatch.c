@@ -18,6 +18,15 @@ static const struct handler handlers[] = {
     {MSG_API_FETCH, 4, 18, handle_fetch},
     {MSG_API_LIST_OFFSETS, 1, 11, handle_list_offsets},
     {MSG_API_METADATA, 0, 13, handle_metadata},
+    {MSG_API_OFFSET_COMMIT, 2, 10, handle_offset_commit},
+    {MSG_API_OFFSET_FETCH, 1, 10, handle_offset_fetch},
+    {MSG_API_FIND_COORDINATOR, 0, 6, handle_find_coordinator},
+    {MSG_API_JOIN_GROUP, 0, 9, handle_join_group},
+    {MSG_API_HEARTBEAT, 0, 4, handle_heartbeat},
+    {MSG_API_LEAVE_GROUP, 0, 5, handle_leave_group},
+    {MSG_API_SYNC_GROUP, 0, 5, handle_sync_group},
+    {MSG_API_DESCRIBE_GROUPS, 0, 6, handle_describe_groups},
+    {MSG_API_LIST_GROUPS, 0, 5, handle_list_groups},
     {MSG_API_API_VERSIONS, 0, 4, handle_api_versions},
     {MSG_API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {MSG_API_DELETE_TOPICS, 1, 6, handle_delete_topics},
@@ -28,7 +37,9 @@ static const struct handler handlers[] = {
     {MSG_API_ALTER_CONFIGS, 0, 2, handle_alter_configs},
     {MSG_API_DESCRIBE_LOG_DIRS, 1, 5, handle_describe_log_dirs},
     {MSG_API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {MSG_API_DELETE_GROUPS, 0, 2, handle_delete_groups},
     {MSG_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, handle_incremental_alter_configs},
+    {MSG_API_OFFSET_DELETE, 0, 0, handle_offset_delete},
     {MSG_API_DESCRIBE_CLUSTER, 0, 2, handle_describe_cluster},
     {MSG_API_LIST_CONFIG_RESOURCES, 0, 1, handle_list_config_resources},
     {MSG_API_DESCRIBE_TOPIC_PARTITIONS, 0, 0, handle_describe_topic_partitions},
@@ -173,9 +184,9 @@ static enum dispatch_result respond(const struct msg_api *api, const struct requ
 }
 
 enum dispatch_result dispatch_request(struct broker *broker, const char *listener,
-                                      const uint8_t *frame, size_t frame_size,
-                                      struct wire_arena *arena, struct response *out,
-                                      struct deferred **deferred) {
+                                      const char *client_ip, const uint8_t *frame,
+                                      size_t frame_size, struct wire_arena *arena,
+                                      struct response *out, struct deferred **deferred) {
   struct wire_reader r = {frame, frame + frame_size, arena};
   int16_t key, version;
   *deferred = NULL;
@@ -223,7 +234,8 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
   /* The decode is bounded by the frame; what a handler answers is bounded by its own limits
    * (fetch sizes, partition counts), so the response may use the arena's absolute cap. */
   if (arena->limit < DISPATCH_RESPONSE_ARENA_MAX) arena->limit = DISPATCH_RESPONSE_ARENA_MAX;
-  struct request_ctx ctx = {broker, listener, &header, version, arena, NULL, NULL, false};
+  struct request_ctx ctx = {broker, listener, client_ip, &header, version,
+                            arena,  NULL,     NULL,      false,   response};
   if (h->fn(&ctx, request, response) != 0) {
     if (ctx.deferred != NULL) log_error("net", "%s handler deferred and failed", api->name);
     response_files_release(ctx.files);
@@ -239,7 +251,6 @@ enum dispatch_result dispatch_request(struct broker *broker, const char *listene
       return respond(api, &d->ctx, response, out);
     }
     d->api = api;
-    d->response = response;
     *deferred = d;
     return DISPATCH_DEFERRED;
   }
@@ -261,6 +272,7 @@ struct deferred *request_defer(struct request_ctx *ctx) {
   d->ctx = *ctx;
   d->ctx.header = &d->header;
   d->ctx.deferred = d;
+  d->response = ctx->response;
   ctx->deferred = d;
   return d;
 }

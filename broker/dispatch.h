@@ -17,13 +17,15 @@
 
 struct request_ctx {
   struct broker *broker;
-  const char *listener; /* name of the listener the request came in on */
+  const char *listener;  /* name of the listener the request came in on */
+  const char *client_ip; /* the peer's address ("127.0.0.1") */
   const struct msg_request_header *header;
   int16_t api_version;
   struct wire_arena *arena;
   struct deferred *deferred;   /* set by request_defer */
   struct request_files *files; /* set by request_file_bytes */
   bool no_response;            /* set by the handler: nothing is sent (Produce with acks=0) */
+  void *response;              /* the response the handler fills */
 };
 
 /* A response frame to send: data (from the request's arena) with the bytes of files spliced in
@@ -75,9 +77,9 @@ enum dispatch_result { DISPATCH_RESPOND, DISPATCH_CLOSE, DISPATCH_DEFERRED, DISP
  * leave in request order, as Kafka's muted channels do), and registers with deferred_on_done
  * where the answer goes. */
 enum dispatch_result dispatch_request(struct broker *broker, const char *listener,
-                                      const uint8_t *frame, size_t frame_size,
-                                      struct wire_arena *arena, struct response *out,
-                                      struct deferred **deferred);
+                                      const char *client_ip, const uint8_t *frame,
+                                      size_t frame_size, struct wire_arena *arena,
+                                      struct response *out, struct deferred **deferred);
 
 /* An error message for a response: a copy in the arena, or null when msg is empty (or the arena
  * is full: the error code still goes out). */
@@ -116,6 +118,17 @@ handler_fn handle_create_topics;
 handler_fn handle_delete_topics;
 handler_fn handle_create_partitions;
 handler_fn handle_describe_topic_partitions;
+handler_fn handle_find_coordinator;
+handler_fn handle_join_group;
+handler_fn handle_sync_group;
+handler_fn handle_heartbeat;
+handler_fn handle_leave_group;
+handler_fn handle_describe_groups;
+handler_fn handle_list_groups;
+handler_fn handle_delete_groups;
+handler_fn handle_offset_commit;
+handler_fn handle_offset_fetch;
+handler_fn handle_offset_delete;
 handler_fn handle_describe_cluster;
 handler_fn handle_describe_log_dirs;
 handler_fn handle_describe_configs;

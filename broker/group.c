@@ -14,6 +14,11 @@
  *   CompletingRebalance -> PreparingRebalance    store_sync_done (that store failed)
  *   Empty -> Dead                                group_delete (the group then leaves the table)
  *
+ * Loading (replay of __consumer_offsets, before any request) sets states directly, as Kafka's
+ * replay constructs groups: group_load makes a group Empty (no members) or Stable (members, with
+ * the stored assignments), replacing any of that id; group_load_simple makes an Empty group
+ * without protocol type (an offset commit's); group_unload removes one (a tombstone).
+ *
  * transition() refuses (aborts on) any other move. Dead groups are never in the table, so no
  * request meets one (Kafka answers COORDINATOR_NOT_AVAILABLE there only in races a single
  * threaded machine does not have).
@@ -31,6 +36,9 @@
  *  7. Every tag handed in is answered exactly once: by an immediate response, by the event that
  *     completes it, or at once with REBALANCE_IN_PROGRESS when the same member's retry replaces
  *     it (Kafka leaves the replaced request unanswered).
+ *  8. The subscribed topics, when known, are sorted and unique. They are computed (Kafka's
+ *     computeSubscribedTopics) by next_generation and group_load only, so between generations
+ *     they describe the last one, as in Kafka.
  *
  * Timers are deadlines kept in the group and its members, run by group_tick in deadline order:
  *   join     initial delay (Empty -> PreparingRebalance: delayed while new members keep
@@ -51,6 +59,7 @@
 #include <strings.h>
 
 #include "errors.h"
+#include "group_offsets.h"
 
 #define GROUP_ASSERT(cond)                                                         \
   do {                                                                             \
@@ -174,6 +183,9 @@ struct group {
   int64_t sync_deadline_ms;
   int32_t sync_generation;
   int64_t next_deadline_ms; /* the earliest of the above and the members'; may be early */
+  bool topics_known;        /* Kafka's subscribedTopics is present */
+  char **topics;            /* sorted, unique; topic_count of them */
+  size_t topic_count;
 };
 
 enum store_kind { STORE_SYNC, STORE_STATIC };
@@ -408,7 +420,16 @@ static void member_free(struct gmember *m) {
   free(m);
 }
 
+static void topics_clear(struct group *g) {
+  for (size_t i = 0; i < g->topic_count; i++) free(g->topics[i]);
+  free(g->topics);
+  g->topics = NULL;
+  g->topic_count = 0;
+  g->topics_known = false;
+}
+
 static void group_free(struct group *g) {
+  topics_clear(g);
   for (size_t i = 0; i < g->member_count; i++) member_free(g->members[i]);
   for (size_t i = 0; i < g->pending_count; i++) free(g->pending[i].id);
   free(g->members);
@@ -462,6 +483,14 @@ static struct group *group_create(struct group_coord *c, struct wire_str id, int
   c->groups[i] = g;
   c->group_count++;
   return g;
+}
+
+/* Takes the group at index i out of the table and frees it. */
+static void group_remove_at(struct group_coord *c, size_t i) {
+  struct group *g = c->groups[i];
+  memmove(&c->groups[i], &c->groups[i + 1], (c->group_count - i - 1) * sizeof(*c->groups));
+  c->group_count--;
+  group_free(g);
 }
 
 static bool transition_valid(enum group_state from, enum group_state to) {
@@ -782,6 +811,76 @@ static bool leader_elect(struct group *g) {
   return false;
 }
 
+/* ---- subscribed topics ---- */
+
+static bool is_consumer_type(const char *protocol_type) {
+  return protocol_type != NULL && strcmp(protocol_type, "consumer") == 0;
+}
+
+struct topic_list {
+  char **items;
+  size_t count, capacity;
+};
+
+static void topic_collect(void *arg, struct wire_str topic) {
+  struct topic_list *l = arg;
+  if (topic.len < 0) return;
+  if (l->count == l->capacity) {
+    l->capacity = l->capacity ? l->capacity * 2 : 8;
+    l->items = xrealloc(l->items, l->capacity, sizeof(*l->items));
+  }
+  l->items[l->count++] = str_dup(topic);
+}
+
+static int topic_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Kafka's computeSubscribedTopics: known for a "consumer" group without members (none), or with
+ * a protocol and every member's metadata for it parsing as a ConsumerProtocolSubscription (the
+ * union of their topics); unknown otherwise. */
+static void topics_compute(struct group *g) {
+  topics_clear(g);
+  if (!is_consumer_type(g->protocol_type)) return;
+  if (g->member_count > 0 && g->protocol_name == NULL) return;
+  struct topic_list l = {NULL, 0, 0};
+  bool ok = true;
+  for (size_t i = 0; ok && i < g->member_count; i++) {
+    struct gbytes meta = member_metadata(g->members[i], g->protocol_name);
+    ok = group_subscription_topics(meta.p, meta.len, topic_collect, &l) == 0;
+  }
+  if (!ok) {
+    for (size_t i = 0; i < l.count; i++) free(l.items[i]);
+    free(l.items);
+    return;
+  }
+  if (l.count > 1) qsort(l.items, l.count, sizeof(*l.items), topic_cmp);
+  size_t n = 0;
+  for (size_t i = 0; i < l.count; i++) {
+    if (n > 0 && strcmp(l.items[n - 1], l.items[i]) == 0)
+      free(l.items[i]);
+    else
+      l.items[n++] = l.items[i];
+  }
+  g->topics = l.items;
+  g->topic_count = n;
+  g->topics_known = true;
+}
+
+static bool topics_contain(const struct group *g, struct wire_str topic) {
+  size_t lo = 0, hi = g->topic_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int r = id_cmp(g->topics[mid], topic);
+    if (r == 0) return true;
+    if (r < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return false;
+}
+
 /* PreparingRebalance -> CompletingRebalance (or Empty): a new generation. */
 static void next_generation(struct ctx *x, struct group *g) {
   g->generation++;
@@ -793,6 +892,7 @@ static void next_generation(struct ctx *x, struct group *g) {
     g->protocol_name = NULL;
     transition(g, GROUP_EMPTY, x->now);
   }
+  topics_compute(g);
   sync_timer_clear(g);
 }
 
@@ -1299,9 +1399,7 @@ int16_t group_delete(struct group_coord *c, struct wire_str group_id) {
   struct group *g = c->groups[i];
   if (g->state != GROUP_EMPTY) return ERR_NON_EMPTY_GROUP;
   transition(g, GROUP_DEAD, g->state_timestamp_ms);
-  memmove(&c->groups[i], &c->groups[i + 1], (c->group_count - i - 1) * sizeof(*c->groups));
-  c->group_count--;
-  group_free(g);
+  group_remove_at(c, i);
   return ERR_NONE;
 }
 
@@ -1509,6 +1607,120 @@ void group_tick(struct group_coord *c, int64_t now_ms, struct group_outputs *out
   finish(&x, NULL);
 }
 
+/* ---- loading ---- */
+
+/* Loading precedes serving: a group being replaced or removed has no parked request. */
+static void assert_nothing_parked(const struct group *g) {
+  for (size_t i = 0; i < g->member_count; i++)
+    GROUP_ASSERT(!g->members[i]->awaiting_join && !g->members[i]->awaiting_sync);
+}
+
+/* A member of a GroupMetadata record; it supports only the group's protocol, with its stored
+ * subscription as metadata (as Kafka's replay builds it). */
+static struct gmember *member_load(const struct group *g, const struct group_store_member *r) {
+  struct gmember *m = xcalloc(1, sizeof(*m));
+  m->id = xstrndup(r->member_id.ptr, r->member_id.len > 0 ? (size_t)r->member_id.len : 0);
+  m->instance_id = str_dup(r->group_instance_id);
+  m->client_id = xstrndup(r->client_id.ptr, r->client_id.len > 0 ? (size_t)r->client_id.len : 0);
+  m->client_host =
+      xstrndup(r->client_host.ptr, r->client_host.len > 0 ? (size_t)r->client_host.len : 0);
+  m->protocol_type = xstrdup(g->protocol_type);
+  m->session_timeout_ms = r->session_timeout_ms;
+  m->rebalance_timeout_ms =
+      r->rebalance_timeout_ms == -1 ? r->session_timeout_ms : r->rebalance_timeout_ms;
+  m->protocols = xcalloc(1, sizeof(*m->protocols));
+  m->protocols[0].name = xstrdup(g->protocol_name);
+  m->protocols[0].metadata = bytes_of(r->subscription);
+  m->protocol_count = 1;
+  m->assignment = bytes_of(r->assignment);
+  return m;
+}
+
+void group_load(struct group_coord *c, const struct group_store *record, int64_t now_ms,
+                struct group_outputs *out) {
+  struct ctx x = {c, now_ms, out};
+  if (record->group_id.len < 0) { /* not a record's key */
+    finish(&x, NULL);
+    return;
+  }
+  size_t i = group_lower_bound(c, record->group_id);
+  if (i < c->group_count && id_cmp(c->groups[i]->id, record->group_id) == 0) {
+    assert_nothing_parked(c->groups[i]);
+    group_remove_at(c, i);
+  }
+  struct group *g = group_create(c, record->group_id, record->state_timestamp_ms);
+  g->generation = record->generation_id;
+  if (record->protocol_type.len > 0) g->protocol_type = str_dup(record->protocol_type);
+  bool members =
+      record->member_count > 0 && g->protocol_type != NULL && record->protocol_name.len >= 0;
+  if (members) {
+    g->protocol_name = str_dup(record->protocol_name);
+    for (size_t k = 0; k < record->member_count; k++) {
+      const struct group_store_member *r = &record->members[k];
+      if (member_find(g, r->member_id) != NULL || static_member(g, r->group_instance_id) != NULL)
+        continue; /* a duplicate: the first one stays */
+      struct gmember *m = member_load(g, r);
+      member_add(g, m);
+      heartbeat_schedule(&x, m); /* Kafka's onLoaded reschedules every member's heartbeat */
+    }
+    /* the stored leader, when it is a member (member_add made the first one leader) */
+    struct gmember *leader = record->leader.len >= 0 ? member_find(g, record->leader) : NULL;
+    if (leader != NULL) g->leader = leader;
+    g->state = GROUP_STABLE;
+  }
+  topics_compute(g);
+  /* onLoaded: a group over a lowered group.max.size rebalances, so members can commit first */
+  if (g->member_count > (size_t)c->cfg.max_size) prepare_rebalance(&x, g);
+  finish(&x, g);
+}
+
+void group_unload(struct group_coord *c, struct wire_str group_id) {
+  size_t i = group_lower_bound(c, group_id);
+  if (i == c->group_count || id_cmp(c->groups[i]->id, group_id) != 0) return;
+  /* a tombstone is replayed only while loading, before any request could be parked (a
+   * coordinator that resigns drops its groups with group_coord_destroy instead) */
+  assert_nothing_parked(c->groups[i]);
+  group_remove_at(c, i);
+}
+
+void group_load_simple(struct group_coord *c, struct wire_str group_id, int64_t now_ms) {
+  if (group_id.len < 0 || group_get(c, group_id) != NULL) return;
+  struct group *g = group_create(c, group_id, now_ms);
+  check_group(g);
+}
+
+/* ---- offsets ---- */
+
+enum group_expiry group_offset_expiry(const struct group_coord *c, struct wire_str group_id,
+                                      int64_t *state_ms) {
+  const struct group *g = group_get(c, group_id);
+  if (g == NULL || g->protocol_type == NULL) return GROUP_EXPIRY_COMMIT;
+  if (g->state == GROUP_EMPTY) {
+    if (g->state_timestamp_ms < 0) return GROUP_EXPIRY_COMMIT; /* a record older than v2 */
+    *state_ms = g->state_timestamp_ms;
+    return GROUP_EXPIRY_STATE;
+  }
+  if (g->state == GROUP_STABLE && is_consumer_type(g->protocol_type) && g->topics_known)
+    return GROUP_EXPIRY_COMMIT;
+  return GROUP_EXPIRY_NONE;
+}
+
+bool group_subscribed(const struct group_coord *c, struct wire_str group_id,
+                      struct wire_str topic) {
+  const struct group *g = group_get(c, group_id);
+  if (g == NULL) return false;
+  if (g->topics_known) return topics_contain(g, topic);
+  return is_consumer_type(g->protocol_type);
+}
+
+int16_t group_offset_delete_check(const struct group_coord *c, struct wire_str group_id) {
+  if (group_id.len <= 0) return ERR_INVALID_GROUP_ID;
+  const struct group *g = group_get(c, group_id);
+  if (g == NULL) return ERR_GROUP_ID_NOT_FOUND;
+  if (g->state != GROUP_EMPTY && !is_consumer_type(g->protocol_type)) return ERR_NON_EMPTY_GROUP;
+  return ERR_NONE;
+}
+
 /* ---- reads ---- */
 
 static bool arena_str(struct wire_arena *a, const char *s, struct wire_str *out) {
@@ -1651,6 +1863,9 @@ static void check_group(const struct group *g) {
                  g->state == GROUP_STABLE);
   }
   GROUP_ASSERT(leader_found);
+  GROUP_ASSERT(g->topics_known || g->topic_count == 0);
+  for (size_t i = 1; i < g->topic_count; i++)
+    GROUP_ASSERT(strcmp(g->topics[i - 1], g->topics[i]) < 0);
   GROUP_ASSERT(g->state != GROUP_EMPTY || g->protocol_name == NULL);
   GROUP_ASSERT(g->protocol_name != NULL ||
                (g->state != GROUP_COMPLETING_REBALANCE && g->state != GROUP_STABLE));

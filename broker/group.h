@@ -207,6 +207,59 @@ void group_tick(struct group_coord *c, int64_t now_ms, struct group_outputs *out
 /* The earliest timer, INT64_MAX when none (also left in outputs.deadline_ms by every call). */
 int64_t group_deadline(const struct group_coord *c);
 
+/* ---- loading from __consumer_offsets (Kafka's GroupMetadataManager replay and onLoaded) ----
+ *
+ * Loading precedes serving: these are called while no request of the group is parked. */
+
+/* Replays one GroupMetadata record, decoded into a struct group_store (store_id and awaited are
+ * ignored; a protocol type of "" is none; a rebalance timeout of -1, from a v0 record, is the
+ * session timeout). It replaces any group of that id (later records win). Without members the
+ * group is Empty; with members it is Stable with the stored generation, protocol, leader and
+ * assignments, each member supporting only the group's protocol with its stored subscription as
+ * metadata, and each must heartbeat within its session timeout from now_ms. The state timestamp
+ * is kept (-1: none, as in records older than v2). A group over group.max.size starts a rebalance
+ * at once (Kafka's onLoaded). A record Kafka never writes, with members but no protocol type or
+ * name, loads the group without its members; duplicate member or instance ids are dropped. */
+void group_load(struct group_coord *c, const struct group_store *record, int64_t now_ms,
+                struct group_outputs *out);
+
+/* A GroupMetadata tombstone: the group, if loaded, is removed. */
+void group_unload(struct group_coord *c, struct wire_str group_id);
+
+/* An offset commit record of a group: creates it Empty, without protocol type, if absent (Kafka's
+ * replay getOrMaybeCreateClassicGroup); nothing otherwise. */
+void group_load_simple(struct group_coord *c, struct wire_str group_id, int64_t now_ms);
+
+/* ---- offsets: expiry and OffsetDelete ---- */
+
+enum group_expiry { GROUP_EXPIRY_NONE, GROUP_EXPIRY_COMMIT, GROUP_EXPIRY_STATE };
+
+/* How the group's offsets expire (ClassicGroup.offsetExpirationCondition):
+ *   COMMIT  each offset's commit timestamp is its base: a group that does not exist or has no
+ *           protocol type (a simple consumer's), an Empty group without a state timestamp, a
+ *           Stable "consumer" group whose subscribed topics are known;
+ *   STATE   *state_ms is the base (the time the group became Empty): an Empty group with a
+ *           protocol type;
+ *   NONE    no offset expires (a rebalancing group, or one whose topics are unknown).
+ * Offsets of topics the group is subscribed to (group_subscribed) never expire. Once every offset
+ * of an Empty group expired, the caller deletes it (group_delete) and writes its tombstone. */
+enum group_expiry group_offset_expiry(const struct group_coord *c, struct wire_str group_id,
+                                      int64_t *state_ms);
+
+/* ClassicGroup.isSubscribedToTopic. The subscribed topics are computed when a generation starts
+ * and when a group is loaded: known when the protocol type is "consumer" and either the group has
+ * no members or it has a protocol and every member's metadata for it parses as a
+ * ConsumerProtocolSubscription. Known: whether they include topic. Unknown: whether the group
+ * uses the consumer protocol (Kafka's answer, to be safe); false for a group that does not
+ * exist. */
+bool group_subscribed(const struct group_coord *c, struct wire_str group_id, struct wire_str topic);
+
+/* OffsetDelete's group checks (the lookup and ClassicGroup.validateOffsetDelete): INVALID_GROUP_ID
+ * for an empty id, GROUP_ID_NOT_FOUND when the group does not exist, NON_EMPTY_GROUP when it is
+ * not Empty and its protocol type is not "consumer", else NONE: the caller then refuses each
+ * topic the group is subscribed to (group_subscribed) with GROUP_SUBSCRIBED_TO_TOPIC. */
+int16_t group_offset_delete_check(const struct group_coord *c, struct wire_str group_id);
+
 /* ---- reads (copies in the caller's arena; NULL fields only on arena exhaustion) ---- */
 
 struct group_described_member {

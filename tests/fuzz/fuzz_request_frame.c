@@ -134,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct response out;
   struct deferred *deferred = NULL;
   enum dispatch_result res =
-      dispatch_request(&fuzz_broker, FUZZ_LISTENER, data, size, &arena, &out, &deferred);
+      dispatch_request(&fuzz_broker, FUZZ_LISTENER, "127.0.0.1", data, size, &arena, &out, &deferred);
   /* The fuzz broker has no controller or logs: every handler answers at once, from memory. */
   if (res == DISPATCH_DEFERRED) fuzz_fail("deferred a request", 0, 0, 0);
   if (res == DISPATCH_RESPOND && out.files != NULL) fuzz_fail("answered with file bytes", 0, 0, 0);

@@ -1129,6 +1129,499 @@ START_TEST(describe_and_list_groups) {
 }
 END_TEST
 
+/* ---- loading from __consumer_offsets ---- */
+
+/* A ConsumerProtocolSubscription v0 of the given topics (no user data). */
+static int32_t subscription(uint8_t *buf, const char *const *topics, size_t n) {
+  size_t len = 0;
+  buf[len++] = 0; /* version 0 */
+  buf[len++] = 0;
+  buf[len++] = 0; /* topic count */
+  buf[len++] = 0;
+  buf[len++] = (uint8_t)(n >> 8);
+  buf[len++] = (uint8_t)n;
+  for (size_t i = 0; i < n; i++) {
+    size_t tl = strlen(topics[i]);
+    buf[len++] = (uint8_t)(tl >> 8);
+    buf[len++] = (uint8_t)tl;
+    memcpy(buf + len, topics[i], tl);
+    len += tl;
+  }
+  memset(buf + len, 0xff, 4); /* user data: null */
+  len += 4;
+  return (int32_t)len;
+}
+
+static struct wire_bytes B(const uint8_t *p, int32_t len) {
+  return (struct wire_bytes){p, len, NULL};
+}
+
+static struct wire_bytes
+BS(const char *s) {
+  return B((const uint8_t *)s, (int32_t)strlen(s));
+}
+
+/* A member of a GroupMetadata record, with the test's timeouts. */
+static struct group_store_member
+lmember(const char *id, const char *instance, struct wire_bytes sub, const char *assignment) {
+  return (struct group_store_member){
+      .member_id = S(id),
+      .group_instance_id = S(instance),
+      .client_id = S("client"),
+      .client_host = S("/10.0.0.1"),
+      .rebalance_timeout_ms = rebalance_ms,
+      .session_timeout_ms = session_ms,
+      .subscription = sub,
+      .assignment = BS(assignment),
+  };
+}
+
+/* Replays a GroupMetadata record (outputs reset first). */
+static void load(const char *group, const char *ptype, const char *pname, const char *leader,
+                 int32_t generation, int64_t state_ms, struct group_store_member *members,
+                 size_t count) {
+  struct group_store r = {
+      .group_id = S(group),
+      .protocol_type = S(ptype),
+      .protocol_name = S(pname),
+      .leader = S(leader),
+      .generation_id = generation,
+      .state_timestamp_ms = state_ms,
+      .members = members,
+      .member_count = count,
+  };
+  group_outputs_reset(&O);
+  group_load(C, &r, now, &O);
+}
+
+/* "g": Stable, generation 5, "range", members m1 (leader) and m2, subscribed to t1 and t2. */
+static void load_stable(void) {
+  static uint8_t s1[64], s2[64];
+  const char *t1[] = {"t1"}, *t2[] = {"t2", "t1"};
+  struct group_store_member m[] = {
+      lmember("m1", NULL, B(s1, subscription(s1, t1, 1)), "a1"),
+      lmember("m2", NULL, B(s2, subscription(s2, t2, 2)), "a2"),
+  };
+  load("g", "consumer", "range", "m1", 5, 700, m, 2);
+}
+
+static enum group_expiry expiry(const char *group, int64_t *state_ms) {
+  *state_ms = -42;
+  return group_offset_expiry(C, S(group), state_ms);
+}
+
+START_TEST(loaded_empty_and_stable_groups_serve_their_members) {
+  start();
+  load("e", "consumer", NULL, NULL, 3, 500, NULL, 0);
+  int32_t gen;
+  size_t members;
+  ck_assert_int_eq(state_of("e", &gen, &members), GROUP_EMPTY);
+  ck_assert_int_eq(gen, 3);
+  ck_assert_uint_eq(members, 0);
+  ck_assert_int_eq(O.deadline_ms, INT64_MAX);
+
+  load_stable();
+  ck_assert_int_eq(state_of("g", &gen, &members), GROUP_STABLE);
+  ck_assert_int_eq(gen, 5);
+  ck_assert_uint_eq(members, 2);
+  ck_assert_int_eq(O.count, 0); /* loading writes nothing */
+  ck_assert_int_eq(O.deadline_ms, now + session_ms);
+  /* the stored members heartbeat, sync and rejoin as before the restart */
+  ck_assert_int_eq(heartbeat("g", "m1", NULL, 5), ERR_NONE);
+  ck_assert_int_eq(heartbeat("g", "m2", NULL, 4), ERR_ILLEGAL_GENERATION);
+  ck_assert_int_eq(heartbeat("g", "m3", NULL, 5), ERR_UNKNOWN_MEMBER_ID);
+  uint64_t s = sync_simple("g", "m2", 5);
+  ck_assert_int_eq(sync_resp(s)->error, ERR_NONE);
+  ck_assert(bytes_eq(sync_resp(s)->assignment, "a2"));
+  ck_assert(str_eq(sync_resp(s)->protocol_name, "range"));
+  struct wire_arena a;
+  wire_arena_init(&a, 1 << 20);
+  struct group_description d;
+  ck_assert(group_describe(C, S("g"), &a, &d));
+  ck_assert(str_eq(d.state, "Stable") && str_eq(d.protocol_data, "range"));
+  ck_assert(str_eq(d.protocol_type, "consumer"));
+  ck_assert_uint_eq(d.member_count, 2);
+  ck_assert(str_eq(d.members[0].member_id, "m1") && str_eq(d.members[0].client_host, "/10.0.0.1"));
+  ck_assert(bytes_eq(d.members[0].assignment, "a1"));
+  ck_assert_int_eq(d.members[0].metadata.len, 14); /* its stored subscription */
+  wire_arena_free(&a);
+  /* the follower rejoining with its stored metadata gets the generation without a rebalance */
+  uint8_t sub[64];
+  const char *t2[] = {"t2", "t1"};
+  struct group_protocol p = {S("range"), B(sub, subscription(sub, t2, 2))};
+  struct group_join_request r = {
+      .version = 5,
+      .group_id = S("g"),
+      .member_id = S("m2"),
+      .group_instance_id = NUL,
+      .session_timeout_ms = session_ms,
+      .rebalance_timeout_ms = rebalance_ms,
+      .protocol_type = S("consumer"),
+      .protocols = &p,
+      .protocol_count = 1,
+      .client_id = S("client"),
+      .client_host = S("/10.0.0.1"),
+  };
+  group_outputs_reset(&O);
+  group_join(C, &r, 99, now, &O);
+  ck_assert_int_eq(join_resp(99)->error, ERR_NONE);
+  ck_assert_int_eq(join_resp(99)->generation_id, 5);
+  ck_assert(str_eq(join_resp(99)->leader, "m1"));
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_STABLE);
+  /* the leader's JoinGroup rebalances, as it always does */
+  join_full("g", "m1", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_PREPARING_REBALANCE);
+}
+END_TEST
+
+START_TEST(loaded_member_that_never_heartbeats_expires) {
+  start();
+  int64_t t0 = now;
+  load_stable();
+  now = t0 + session_ms / 2;
+  ck_assert_int_eq(heartbeat("g", "m2", NULL, 5), ERR_NONE);
+  tick_at(t0 + session_ms - 1);
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_STABLE);
+  tick_at(t0 + session_ms);
+  size_t members;
+  ck_assert_int_eq(state_of("g", NULL, &members), GROUP_PREPARING_REBALANCE);
+  ck_assert_uint_eq(members, 1);
+  ck_assert_int_eq(heartbeat("g", "m1", NULL, 5), ERR_UNKNOWN_MEMBER_ID);
+  ck_assert_int_eq(heartbeat("g", "m2", NULL, 5), ERR_REBALANCE_IN_PROGRESS);
+  uint64_t t = join_full("g", "m2", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert_int_eq(join_resp(t)->generation_id, 6);
+  ck_assert(str_eq(join_resp(t)->leader, "m2"));
+  /* m2 goes silent too: the group empties */
+  tick_at(now + session_ms);
+  int32_t gen;
+  ck_assert_int_eq(state_of("g", &gen, &members), GROUP_EMPTY);
+  ck_assert_int_eq(gen, 7);
+  ck_assert_uint_eq(members, 0);
+  ck_assert(store_out() != NULL && store_out()->member_count == 0);
+  int64_t state_ms;
+  ck_assert_int_eq(expiry("g", &state_ms), GROUP_EXPIRY_STATE);
+  ck_assert_int_eq(state_ms, now);
+}
+END_TEST
+
+START_TEST(a_lone_loaded_member_expiring_empties_the_group) {
+  start();
+  int64_t t0 = now;
+  struct group_store_member m[] = {lmember("m1", NULL, BS("x"), "a1")};
+  load("g", "consumer", "range", "m1", 2, 700, m, 1);
+  tick_at(t0 + session_ms);
+  int32_t gen;
+  ck_assert_int_eq(state_of("g", &gen, NULL), GROUP_EMPTY);
+  ck_assert_int_eq(gen, 3);
+  ck_assert(store_out() != NULL);
+  ck_assert_int_eq(group_deadline(C), INT64_MAX);
+}
+END_TEST
+
+START_TEST(a_v0_records_rebalance_timeout_is_the_session_timeout) {
+  start();
+  int64_t t0 = now;
+  struct group_store_member m[] = {lmember("m1", NULL, BS("x"), "a1")};
+  m[0].rebalance_timeout_ms = -1;
+  load("g", "consumer", "range", "m1", 2, 700, m, 1);
+  rebalance_ms = 1000;
+  uint64_t t = join("g", "", NULL, 3, "range", "x"); /* a new member: a rebalance */
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_PREPARING_REBALANCE);
+  tick_at(t0 + 1000);
+  ck_assert(!answered(t));
+  tick_at(t0 + session_ms);
+  ck_assert_int_eq(join_resp(t)->error, ERR_NONE);
+  ck_assert_int_eq(join_resp(t)->generation_id, 3);
+}
+END_TEST
+
+START_TEST(static_member_rejoins_a_loaded_group_without_rebalance) {
+  start();
+  struct group_store_member m[] = {
+      lmember("i-0-old", "i-0", BS("m0"), "p0"),
+      lmember("i-1-old", "i-1", BS("m1"), "p1"),
+  };
+  load("g", "consumer", "range", "i-0-old", 4, 700, m, 2);
+  ck_assert_int_eq(heartbeat("g", "i-1-old", "i-0", 4), ERR_FENCED_INSTANCE_ID);
+  uint64_t t = join_full("g", "", "i-1", 5, "consumer", "range", "m1", "c1");
+  ck_assert(!answered(t));
+  const struct group_store *st = store_out();
+  ck_assert(st != NULL && st->awaited);
+  ck_assert_int_eq(st->generation_id, 4);
+  store_done(st->store_id, ERR_NONE);
+  const struct group_join_response *r = join_resp(t);
+  ck_assert_int_eq(r->error, ERR_NONE);
+  ck_assert_int_eq(r->generation_id, 4);
+  ck_assert(str_eq(r->leader, "i-0-old"));
+  char new_id[96];
+  str_copy(new_id, sizeof(new_id), r->member_id);
+  int32_t gen;
+  ck_assert_int_eq(state_of("g", &gen, NULL), GROUP_STABLE);
+  ck_assert_int_eq(gen, 4);
+  uint64_t s = sync_req("g", new_id, "i-1", 4, NULL, NULL, NULL, NULL, 0);
+  ck_assert(bytes_eq(sync_resp(s)->assignment, "p1"));
+  ck_assert_int_eq(heartbeat("g", "i-1-old", "i-1", 4), ERR_FENCED_INSTANCE_ID);
+  ck_assert_int_eq(heartbeat("g", "i-0-old", "i-0", 4), ERR_NONE);
+}
+END_TEST
+
+START_TEST(later_records_replace_and_odd_records_are_tidied) {
+  start();
+  load_stable();
+  /* the group emptied later: its next record wins */
+  load("g", "consumer", NULL, NULL, 6, 900, NULL, 0);
+  int32_t gen;
+  size_t members;
+  ck_assert_int_eq(state_of("g", &gen, &members), GROUP_EMPTY);
+  ck_assert_int_eq(gen, 6);
+  ck_assert_uint_eq(members, 0);
+  ck_assert_int_eq(group_count(C), 1);
+  ck_assert_int_eq(group_deadline(C), INT64_MAX); /* the old members' timers are gone */
+  int64_t state_ms;
+  ck_assert_int_eq(expiry("g", &state_ms), GROUP_EXPIRY_STATE);
+  ck_assert_int_eq(state_ms, 900);
+  /* a leader that is not a member: the first member leads; a repeated instance id is dropped */
+  struct group_store_member m[] = {
+      lmember("a", "i-a", BS("x"), "pa"),
+      lmember("b", "i-a", BS("x"), "pb"),
+      lmember("c", NULL, BS("x"), "pc"),
+      lmember("a", NULL, BS("x"), "pa2"),
+  };
+  load("h", "consumer", "range", "gone", 1, 700, m, 4);
+  ck_assert_int_eq(state_of("h", NULL, &members), GROUP_STABLE);
+  ck_assert_uint_eq(members, 2);
+  ck_assert_int_eq(heartbeat("h", "b", NULL, 1), ERR_UNKNOWN_MEMBER_ID);
+  uint64_t t = join_full("h", "c", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert(str_eq(join_resp(t)->leader, "a")); /* a follower's rejoin: no rebalance */
+  /* members without a protocol (not a record Kafka writes): loaded without them */
+  load("i", "consumer", NULL, "a", 1, 700, m, 1);
+  ck_assert_int_eq(state_of("i", NULL, &members), GROUP_EMPTY);
+  ck_assert_uint_eq(members, 0);
+  load("j", "", "range", "a", 1, 700, m, 1);
+  ck_assert_int_eq(state_of("j", NULL, &members), GROUP_EMPTY);
+  ck_assert_uint_eq(members, 0);
+}
+END_TEST
+
+START_TEST(a_loaded_group_over_the_max_size_rebalances) {
+  CFG.max_size = 1;
+  start();
+  int64_t t0 = now;
+  load_stable();
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_PREPARING_REBALANCE);
+  ck_assert_int_eq(heartbeat("g", "m2", NULL, 5), ERR_REBALANCE_IN_PROGRESS);
+  uint64_t a = join_full("g", "m1", NULL, 5, "consumer", "range", "x", "client");
+  uint64_t b = join_full("g", "m2", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert_int_eq(join_resp(b)->error, ERR_GROUP_MAX_SIZE_REACHED);
+  /* as in Kafka, the refused member's removal does not end the join phase: its timer does */
+  tick_at(t0 + rebalance_ms);
+  ck_assert_int_eq(join_resp(a)->generation_id, 6);
+  size_t members;
+  ck_assert_int_eq(state_of("g", NULL, &members), GROUP_COMPLETING_REBALANCE);
+  ck_assert_uint_eq(members, 1);
+}
+END_TEST
+
+START_TEST(unload_removes_a_group) {
+  start();
+  load_stable();
+  load("e", "consumer", NULL, NULL, 3, 500, NULL, 0);
+  group_unload(C, S("g"));
+  ck_assert_int_eq(group_count(C), 1);
+  enum group_state st;
+  int32_t gen;
+  size_t n;
+  ck_assert(!group_find_state(C, "g", &st, &gen, &n));
+  ck_assert_int_eq(group_deadline(C), INT64_MAX);
+  group_unload(C, S("nope"));
+  group_unload(C, S("e"));
+  ck_assert_int_eq(group_count(C), 0);
+  ck_assert_int_eq(heartbeat("g", "m1", NULL, 5), ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
+START_TEST(load_simple_creates_an_empty_group_without_protocol_only_if_absent) {
+  start();
+  group_load_simple(C, S("s"), now);
+  ck_assert_int_eq(state_of("s", NULL, NULL), GROUP_EMPTY);
+  struct wire_arena a;
+  wire_arena_init(&a, 1 << 20);
+  struct group_description d;
+  ck_assert(group_describe(C, S("s"), &a, &d));
+  ck_assert(str_eq(d.protocol_type, ""));
+  wire_arena_free(&a);
+  int64_t state_ms;
+  ck_assert_int_eq(expiry("s", &state_ms), GROUP_EXPIRY_COMMIT);
+  load_stable();
+  group_load_simple(C, S("g"), now);
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_STABLE);
+  ck_assert_int_eq(group_count(C), 2);
+  /* a simple group then accepts simple commits and can be deleted */
+  ck_assert_int_eq(group_commit_check(C, S("s"), S(""), NUL, -1, 8, now), ERR_NONE);
+  ck_assert_int_eq(group_delete(C, S("s")), ERR_NONE);
+}
+END_TEST
+
+/* ---- offset expiry and OffsetDelete ---- */
+
+START_TEST(offset_expiry_by_group_state) {
+  start();
+  int64_t state_ms;
+  ck_assert_int_eq(expiry("none", &state_ms), GROUP_EXPIRY_COMMIT);
+  group_load_simple(C, S("simple"), now);
+  ck_assert_int_eq(expiry("simple", &state_ms), GROUP_EXPIRY_COMMIT);
+  load("empty", "consumer", NULL, NULL, 3, 500, NULL, 0);
+  ck_assert_int_eq(expiry("empty", &state_ms), GROUP_EXPIRY_STATE);
+  ck_assert_int_eq(state_ms, 500);
+  load("old", "consumer", NULL, NULL, 3, -1, NULL, 0); /* a v0/v1 record: no state timestamp */
+  ck_assert_int_eq(expiry("old", &state_ms), GROUP_EXPIRY_COMMIT);
+  load("connect-empty", "connect", NULL, NULL, 3, 600, NULL, 0);
+  ck_assert_int_eq(expiry("connect-empty", &state_ms), GROUP_EXPIRY_STATE);
+  ck_assert_int_eq(state_ms, 600);
+  load_stable(); /* consumer, subscriptions parsed */
+  ck_assert_int_eq(expiry("g", &state_ms), GROUP_EXPIRY_COMMIT);
+  struct group_store_member m[] = {lmember("m1", NULL, BS("not a subscription"), "a1")};
+  load("unparsed", "consumer", "range", "m1", 1, 700, m, 1);
+  ck_assert_int_eq(expiry("unparsed", &state_ms), GROUP_EXPIRY_NONE);
+  load("connect", "connect", "v1", "m1", 1, 700, m, 1);
+  ck_assert_int_eq(expiry("connect", &state_ms), GROUP_EXPIRY_NONE);
+  /* rebalancing: PreparingRebalance, then CompletingRebalance */
+  join_full("g", "m1", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_PREPARING_REBALANCE);
+  ck_assert_int_eq(expiry("g", &state_ms), GROUP_EXPIRY_NONE);
+  join_full("g", "m2", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_COMPLETING_REBALANCE);
+  ck_assert_int_eq(expiry("g", &state_ms), GROUP_EXPIRY_NONE);
+  /* a group formed by JoinGroup with metadata that is no subscription: topics unknown */
+  char ids[1][96];
+  stable_group("live", 1, ids);
+  ck_assert_int_eq(expiry("live", &state_ms), GROUP_EXPIRY_NONE);
+  /* it empties: its offsets expire from then */
+  struct group_leaving l = {S(ids[0]), NUL};
+  int16_t err;
+  now += 100;
+  group_outputs_reset(&O);
+  group_leave(C, S("live"), &l, 1, &err, now, &O);
+  ck_assert_int_eq(state_of("live", NULL, NULL), GROUP_EMPTY);
+  ck_assert_int_eq(expiry("live", &state_ms), GROUP_EXPIRY_STATE);
+  ck_assert_int_eq(state_ms, now);
+  ck_assert(!group_subscribed(C, S("live"), S("t1"))); /* an Empty consumer group: none */
+}
+END_TEST
+
+/* JoinGroup with a consumer subscription as every protocol's metadata. */
+static uint64_t join_subscribed(const char *group, const char *member, const char *ptype,
+                                const char *const *topics, size_t n) {
+  uint8_t sub[256];
+  struct group_protocol p = {S("range"), B(sub, subscription(sub, topics, n))};
+  struct group_join_request r = {
+      .version = 3,
+      .group_id = S(group),
+      .member_id = S(member),
+      .group_instance_id = NUL,
+      .session_timeout_ms = session_ms,
+      .rebalance_timeout_ms = rebalance_ms,
+      .protocol_type = S(ptype),
+      .protocols = &p,
+      .protocol_count = 1,
+      .client_id = S("client"),
+      .client_host = S("/127.0.0.1"),
+  };
+  uint64_t tag = next_tag++;
+  group_outputs_reset(&O);
+  group_join(C, &r, tag, now, &O);
+  return tag;
+}
+
+START_TEST(subscribed_topics_come_from_consumer_metadata) {
+  start();
+  ck_assert(!group_subscribed(C, S("g"), S("t1")));
+  load_stable();
+  ck_assert(group_subscribed(C, S("g"), S("t1")));
+  ck_assert(group_subscribed(C, S("g"), S("t2")));
+  ck_assert(!group_subscribed(C, S("g"), S("t3")));
+  ck_assert(!group_subscribed(C, S("g"), S("t")));
+  ck_assert(!group_subscribed(C, S("g"), S("")));
+  /* computed when a generation starts, from the members that are in it */
+  const char *ta[] = {"a", "b"}, *tb[] = {"c", "a"};
+  uint64_t j1 = join_subscribed("live", "", "consumer", ta, 2);
+  uint64_t j2 = join_subscribed("live", "", "consumer", tb, 2);
+  /* no generation yet: unknown, so every topic counts as subscribed (Kafka's caution) */
+  ck_assert(group_subscribed(C, S("live"), S("zzz")));
+  tick_at(now);
+  ck_assert_int_eq(join_resp(j1)->error, ERR_NONE);
+  ck_assert_int_eq(join_resp(j2)->error, ERR_NONE);
+  ck_assert_int_eq(state_of("live", NULL, NULL), GROUP_COMPLETING_REBALANCE);
+  ck_assert(group_subscribed(C, S("live"), S("a")));
+  ck_assert(group_subscribed(C, S("live"), S("b")));
+  ck_assert(group_subscribed(C, S("live"), S("c")));
+  ck_assert(!group_subscribed(C, S("live"), S("d")));
+  int64_t state_ms;
+  ck_assert_int_eq(expiry("live", &state_ms), GROUP_EXPIRY_NONE);
+  char id1[96], id2[96];
+  str_copy(id1, sizeof(id1), join_resp(j1)->member_id);
+  str_copy(id2, sizeof(id2), join_resp(j2)->member_id);
+  const char *m[] = {id1, id2}, *b[] = {"x", "y"};
+  sync_req("live", id1, NULL, 1, NULL, NULL, m, b, 2);
+  store_done(store_out()->store_id, ERR_NONE);
+  ck_assert_int_eq(state_of("live", NULL, NULL), GROUP_STABLE);
+  ck_assert_int_eq(expiry("live", &state_ms), GROUP_EXPIRY_COMMIT);
+  /* the second member leaves: the next generation subscribes to a and b only */
+  struct group_leaving l = {S(id2), NUL};
+  int16_t err;
+  group_outputs_reset(&O);
+  group_leave(C, S("live"), &l, 1, &err, now, &O);
+  ck_assert(group_subscribed(C, S("live"), S("c"))); /* still the last generation's */
+  join_subscribed("live", id1, "consumer", ta, 2);
+  ck_assert_int_eq(state_of("live", NULL, NULL), GROUP_COMPLETING_REBALANCE);
+  ck_assert(group_subscribed(C, S("live"), S("a")));
+  ck_assert(!group_subscribed(C, S("live"), S("c")));
+  /* another protocol type: the metadata is not read, no topic is subscribed */
+  join_subscribed("other", "", "connect", ta, 2);
+  tick_at(now);
+  ck_assert_int_eq(state_of("other", NULL, NULL), GROUP_COMPLETING_REBALANCE);
+  ck_assert(!group_subscribed(C, S("other"), S("a")));
+  /* consumer metadata that does not parse: every topic counts as subscribed (Kafka's caution) */
+  struct group_store_member bad[] = {lmember("m1", NULL, BS("z"), "a1")};
+  load("bad", "consumer", "range", "m1", 1, 700, bad, 1);
+  ck_assert(group_subscribed(C, S("bad"), S("anything")));
+  /* and a record with an unparseable member among good ones: unknown too */
+  uint8_t good[64];
+  const char *tg[] = {"a"};
+  struct group_store_member mixed[] = {
+      lmember("m1", NULL, B(good, subscription(good, tg, 1)), "a1"),
+      lmember("m2", NULL, BS("zz"), "a2"),
+  };
+  load("mixed", "consumer", "range", "m1", 1, 700, mixed, 2);
+  ck_assert(group_subscribed(C, S("mixed"), S("b")));
+  ck_assert_int_eq(expiry("mixed", &state_ms), GROUP_EXPIRY_NONE);
+}
+END_TEST
+
+START_TEST(offset_delete_checks) {
+  start();
+  ck_assert_int_eq(group_offset_delete_check(C, S("")), ERR_INVALID_GROUP_ID);
+  ck_assert_int_eq(group_offset_delete_check(C, S("none")), ERR_GROUP_ID_NOT_FOUND);
+  group_load_simple(C, S("simple"), now);
+  ck_assert_int_eq(group_offset_delete_check(C, S("simple")), ERR_NONE);
+  load_stable();
+  ck_assert_int_eq(group_offset_delete_check(C, S("g")), ERR_NONE);
+  struct group_store_member m[] = {lmember("m1", NULL, BS("x"), "a1")};
+  load("connect", "connect", "v1", "m1", 1, 700, m, 1);
+  ck_assert_int_eq(group_offset_delete_check(C, S("connect")), ERR_NON_EMPTY_GROUP);
+  load("connect-empty", "connect", NULL, NULL, 1, 700, NULL, 0);
+  ck_assert_int_eq(group_offset_delete_check(C, S("connect-empty")), ERR_NONE);
+  /* a rebalancing consumer group passes (its subscribed topics are refused one by one) */
+  join_full("g", "m1", NULL, 5, "consumer", "range", "x", "client");
+  ck_assert_int_eq(state_of("g", NULL, NULL), GROUP_PREPARING_REBALANCE);
+  ck_assert_int_eq(group_offset_delete_check(C, S("g")), ERR_NONE);
+  /* a rebalancing group of another type does not */
+  join_full("connect", "m1", NULL, 5, "connect", "v1", "y", "client");
+  ck_assert_int_eq(state_of("connect", NULL, NULL), GROUP_COMPLETING_REBALANCE);
+  ck_assert_int_eq(group_offset_delete_check(C, S("connect")), ERR_NON_EMPTY_GROUP);
+}
+END_TEST
+
 static Suite *group_suite(void) {
   Suite *s = suite_create("group");
   TCase *t = tcase_create("states");
@@ -1185,6 +1678,24 @@ static Suite *group_suite(void) {
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_test(t, offset_commit_checks);
   tcase_add_test(t, describe_and_list_groups);
+  suite_add_tcase(s, t);
+  t = tcase_create("load");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_test(t, loaded_empty_and_stable_groups_serve_their_members);
+  tcase_add_test(t, loaded_member_that_never_heartbeats_expires);
+  tcase_add_test(t, a_lone_loaded_member_expiring_empties_the_group);
+  tcase_add_test(t, a_v0_records_rebalance_timeout_is_the_session_timeout);
+  tcase_add_test(t, static_member_rejoins_a_loaded_group_without_rebalance);
+  tcase_add_test(t, later_records_replace_and_odd_records_are_tidied);
+  tcase_add_test(t, a_loaded_group_over_the_max_size_rebalances);
+  tcase_add_test(t, unload_removes_a_group);
+  tcase_add_test(t, load_simple_creates_an_empty_group_without_protocol_only_if_absent);
+  suite_add_tcase(s, t);
+  t = tcase_create("expiry");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_test(t, offset_expiry_by_group_state);
+  tcase_add_test(t, subscribed_topics_come_from_consumer_metadata);
+  tcase_add_test(t, offset_delete_checks);
   suite_add_tcase(s, t);
   return s;
 }

@@ -96,8 +96,17 @@ static void find_one(struct request_ctx *ctx, int8_t key_type, struct wire_str k
       *port = ep->port;
     }
   }
-  /* Kafka sets the error's message in every answer, "NONE" included */
-  *message = wire_str_of(kafka_error_name(*error));
+  /* Kafka sets the error's default message in every answer (Errors.message(): "NONE" too) */
+  *message =
+      wire_str_of(*error == ERR_NONE                        ? "NONE"
+                  : *error == ERR_COORDINATOR_NOT_AVAILABLE ? "The coordinator is not available."
+                                                            : kafka_error_name(*error));
+}
+
+static struct wire_str unknown_type_message(struct request_ctx *ctx, int8_t key_type) {
+  char msg[64];
+  snprintf(msg, sizeof(msg), "Unknown coordinator type received: %d", key_type);
+  return dispatch_error_message(ctx->arena, msg);
 }
 
 int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *response) {
@@ -109,7 +118,7 @@ int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *
   if (ctx->api_version < 4) {
     if (!valid_type) {
       resp->error_code = ERR_INVALID_REQUEST;
-      resp->error_message = dispatch_error_message(ctx->arena, "Unknown coordinator type.");
+      resp->error_message = unknown_type_message(ctx, key_type);
       resp->node_id = -1;
       resp->host = EMPTY_STR;
       resp->port = -1;
@@ -130,7 +139,7 @@ int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *
     c->key = req->coordinator_keys.items[i];
     if (!valid_type) {
       c->error_code = ERR_INVALID_REQUEST;
-      c->error_message = dispatch_error_message(ctx->arena, "Unknown coordinator type.");
+      c->error_message = unknown_type_message(ctx, key_type);
       c->node_id = -1;
       c->host = EMPTY_STR;
       c->port = -1;

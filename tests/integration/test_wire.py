@@ -19,6 +19,15 @@ SERVED_APIS = {
     1: (4, 18),   # Fetch
     2: (1, 11),   # ListOffsets
     METADATA: (0, 13),
+    8: (2, 10),   # OffsetCommit
+    9: (1, 10),   # OffsetFetch
+    10: (0, 6),   # FindCoordinator
+    11: (0, 9),   # JoinGroup
+    12: (0, 4),   # Heartbeat
+    13: (0, 5),   # LeaveGroup
+    14: (0, 5),   # SyncGroup
+    15: (0, 6),   # DescribeGroups
+    16: (0, 5),   # ListGroups
     API_VERSIONS: (0, 4),
     19: (2, 7),   # CreateTopics
     20: (1, 6),   # DeleteTopics
@@ -29,7 +38,9 @@ SERVED_APIS = {
     33: (0, 2),   # AlterConfigs
     35: (1, 5),   # DescribeLogDirs
     37: (0, 3),   # CreatePartitions
+    42: (0, 2),   # DeleteGroups
     44: (0, 1),   # IncrementalAlterConfigs
+    47: (0, 0),   # OffsetDelete
     60: (0, 2),   # DescribeCluster
     74: (0, 1),   # ListConfigResources
     75: (0, 0),   # DescribeTopicPartitions

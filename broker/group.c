@@ -1362,7 +1362,9 @@ int16_t group_leave(struct group_coord *c, struct wire_str group_id,
 int16_t group_commit_check(struct group_coord *c, struct wire_str group_id,
                            struct wire_str member_id, struct wire_str group_instance_id,
                            int32_t generation_id, int16_t version, int64_t now_ms) {
-  if (group_id.len <= 0) return ERR_INVALID_GROUP_ID;
+  /* Kafka keeps the empty group id usable for offsets (backwards compatibility): only null is
+   * refused */
+  if (group_id.len < 0) return ERR_INVALID_GROUP_ID;
   struct group *g = group_get(c, group_id);
   if (g == NULL) {
     /* generation -1: an admin client or a consumer without group management; the commit
@@ -1797,7 +1799,7 @@ int group_list(const struct group_coord *c, const struct wire_str *states, size_
     if (!arena_str(a, g->id, &l[n].group_id) ||
         !arena_str(a, g->protocol_type, &l[n].protocol_type) ||
         !arena_str(a, group_state_name(g->state), &l[n].state) ||
-        !arena_str(a, "Classic", &l[n].type))
+        !arena_str(a, "classic", &l[n].type))
       return -1;
     n++;
   }

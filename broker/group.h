@@ -279,7 +279,7 @@ bool group_describe(const struct group_coord *c, struct wire_str group_id, struc
                     struct group_description *d);
 
 struct group_listed {
-  struct wire_str group_id, protocol_type, state, type; /* type: "Classic" */
+  struct wire_str group_id, protocol_type, state, type; /* type: "classic" */
 };
 
 /* Groups in id order, filtered by state and type names (case-insensitive; no filter when

@@ -76,28 +76,45 @@ int handle_offset_commit(struct request_ctx *ctx, const void *request, void *res
   struct broker *b = ctx->broker;
   struct wire_arena *a = ctx->arena;
   int32_t topic_count = req->topics.count > 0 ? req->topics.count : 0;
+  struct commit_op *op = wire_arena_alloc(a, sizeof(*op));
   resp->topics.items = wire_arena_alloc_array(a, (size_t)topic_count, sizeof(*resp->topics.items));
-  if (topic_count > 0 && resp->topics.items == NULL) return -1;
+  if (op == NULL || (topic_count > 0 && resp->topics.items == NULL)) return -1;
+  op->req = req;
+  op->now_ms = broker_now_ms();
+  op->topics = wire_arena_alloc_array(a, (size_t)topic_count, sizeof(*op->topics));
+  if (topic_count > 0 && op->topics == NULL) return -1;
   resp->topics.count = topic_count;
-  size_t total = 0;
+  /* Unknown topics and partitions first: KafkaApis answers them itself and hands only the rest
+   * to the coordinator, which is not consulted at all when nothing is left. */
+  size_t total = 0, known = 0;
   for (int32_t t = 0; t < topic_count; t++) {
     const struct msg_offset_commit_request_topic *rt = &req->topics.items[t];
     struct msg_offset_commit_response_topic *ot = &resp->topics.items[t];
     msg_offset_commit_response_topic_init(ot);
     ot->name = rt->name;
     ot->topic_id = rt->topic_id;
+    const struct image_topic *it = commit_topic(ctx, rt->name, &rt->topic_id);
+    op->topics[t] = it;
     int32_t n = rt->partitions.count > 0 ? rt->partitions.count : 0;
     ot->partitions.items = wire_arena_alloc_array(a, (size_t)n, sizeof(*ot->partitions.items));
     if (n > 0 && ot->partitions.items == NULL) return -1;
     ot->partitions.count = n;
     for (int32_t p = 0; p < n; p++) {
-      msg_offset_commit_response_partition_init(&ot->partitions.items[p]);
-      ot->partitions.items[p].partition_index = rt->partitions.items[p].partition_index;
+      struct msg_offset_commit_response_partition *rp = &ot->partitions.items[p];
+      msg_offset_commit_response_partition_init(rp);
+      rp->partition_index = rt->partitions.items[p].partition_index;
+      if (it == NULL || rp->partition_index < 0 || rp->partition_index >= it->partition_count)
+        rp->error_code = ctx->api_version >= 10 && it == NULL ? ERR_UNKNOWN_TOPIC_ID
+                                                              : ERR_UNKNOWN_TOPIC_OR_PARTITION;
+      else
+        known++;
     }
     total += (size_t)n;
   }
+  if (known == 0) return 0;
 
-  int16_t error = req->group_id.len > 0 ? groups_check(b, req->group_id) : ERR_INVALID_GROUP_ID;
+  /* the empty group id stays usable for offsets, as in Kafka (only null is refused) */
+  int16_t error = groups_check(b, req->group_id);
   if (error == ERR_NONE)
     error = group_commit_check(groups_coord(b), req->group_id, non_null(req->member_id),
                                req->group_instance_id, req->generation_id_or_member_epoch,
@@ -107,13 +124,8 @@ int handle_offset_commit(struct request_ctx *ctx, const void *request, void *res
     return 0;
   }
 
-  struct commit_op *op = wire_arena_alloc(a, sizeof(*op));
-  if (op == NULL) return -1;
-  op->req = req;
-  op->now_ms = broker_now_ms();
   op->values = wire_arena_alloc_array(a, total, sizeof(*op->values));
-  op->topics = wire_arena_alloc_array(a, (size_t)topic_count, sizeof(*op->topics));
-  if ((total > 0 && op->values == NULL) || (topic_count > 0 && op->topics == NULL)) return -1;
+  if (op->values == NULL) return -1;
   int64_t metadata_max = 4096;
   config_get_int64(b->cfg, "offset.metadata.max.bytes", &metadata_max);
   int64_t expire = ctx->api_version <= 4 && req->retention_time_ms >= 0
@@ -125,24 +137,18 @@ int handle_offset_commit(struct request_ctx *ctx, const void *request, void *res
   for (int32_t t = 0; t < topic_count; t++) {
     const struct msg_offset_commit_request_topic *rt = &req->topics.items[t];
     struct msg_offset_commit_response_topic *ot = &resp->topics.items[t];
-    const struct image_topic *it = commit_topic(ctx, rt->name, &rt->topic_id);
-    op->topics[t] = it;
     for (int32_t p = 0; p < ot->partitions.count; p++, k++) {
       const struct msg_offset_commit_request_partition *rp = &rt->partitions.items[p];
-      struct msg_offset_commit_response_partition *op_p = &ot->partitions.items[p];
-      if (it == NULL || rp->partition_index < 0 || rp->partition_index >= it->partition_count) {
-        op_p->error_code = ctx->api_version >= 10 && it == NULL ? ERR_UNKNOWN_TOPIC_ID
-                                                                : ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        continue;
-      }
+      struct msg_offset_commit_response_partition *out = &ot->partitions.items[p];
+      if (out->error_code != ERR_NONE) continue;
       if (rp->committed_metadata.len > metadata_max) {
-        op_p->error_code = ERR_OFFSET_METADATA_TOO_LARGE;
+        out->error_code = ERR_OFFSET_METADATA_TOO_LARGE;
         continue;
       }
       op->values[k] = (struct group_offset){rp->committed_offset, rp->committed_leader_epoch,
                                             non_null(rp->committed_metadata), op->now_ms, expire};
-      if (groups_add_offset_record(&bb, req->group_id, wire_str_of(it->name), rp->partition_index,
-                                   &op->values[k], op->now_ms) != 0) {
+      if (groups_add_offset_record(&bb, req->group_id, wire_str_of(op->topics[t]->name),
+                                   rp->partition_index, &op->values[k], op->now_ms) != 0) {
         batch_builder_free(&bb);
         return -1;
       }
@@ -258,7 +264,8 @@ static int fetch_group(struct request_ctx *ctx, struct wire_str group_id,
   struct broker *b = ctx->broker;
   memset(c, 0, sizeof(*c));
   c->ctx = ctx;
-  *error = group_id.len > 0 ? groups_check(b, group_id) : ERR_INVALID_GROUP_ID;
+  /* the empty group id stays usable for offsets, as in Kafka */
+  *error = group_id.len >= 0 ? groups_check(b, group_id) : ERR_INVALID_GROUP_ID;
   if (*error != ERR_NONE) return 0;
   if (all) {
     group_offsets_each(groups_offsets(b), group_id, collect_each, c);
@@ -417,15 +424,15 @@ int handle_offset_delete(struct request_ctx *ctx, const void *request, void *res
     ot->partitions.items = wire_arena_alloc_array(a, (size_t)pn, sizeof(*ot->partitions.items));
     if (pn > 0 && ot->partitions.items == NULL) goto fail;
     ot->partitions.count = pn;
-    bool known =
-        rt->name.len > 0 && image_topic_find(&b->image, rt->name.ptr, (size_t)rt->name.len) != NULL;
-    bool subscribed = known && group_subscribed(groups_coord(b), req->group_id, rt->name);
+    const struct image_topic *it =
+        rt->name.len > 0 ? image_topic_find(&b->image, rt->name.ptr, (size_t)rt->name.len) : NULL;
+    bool subscribed = it != NULL && group_subscribed(groups_coord(b), req->group_id, rt->name);
     for (int32_t p = 0; p < pn; p++) {
       struct msg_offset_delete_response_partition *op = &ot->partitions.items[p];
       msg_offset_delete_response_partition_init(op);
       op->partition_index = rt->partitions.items[p].partition_index;
-      if (!known) {
-        op->error_code = ERR_UNKNOWN_TOPIC_OR_PARTITION;
+      if (it == NULL || op->partition_index < 0 || op->partition_index >= it->partition_count) {
+        op->error_code = ERR_UNKNOWN_TOPIC_OR_PARTITION; /* KafkaApis checks it first */
       } else if (subscribed) {
         op->error_code = ERR_GROUP_SUBSCRIBED_TO_TOPIC;
       } else if (group_offsets_delete(groups_offsets(b), req->group_id, rt->name,

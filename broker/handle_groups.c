@@ -46,9 +46,17 @@ static bool copy_bytes(struct wire_arena *a, struct wire_bytes s, struct wire_by
   return true;
 }
 
-/* The gate every group request passes. */
+/* The gate of the membership requests (JoinGroup, SyncGroup, Heartbeat, LeaveGroup): Kafka's
+ * isGroupIdNotEmpty, then the coordinator. */
 static int16_t group_gate(struct broker *b, struct wire_str group_id) {
   if (group_id.len <= 0) return ERR_INVALID_GROUP_ID;
+  return groups_check(b, group_id);
+}
+
+/* DescribeGroups and DeleteGroups (and the offset APIs) keep the empty group id usable, as
+ * Kafka does for backwards compatibility: only null is refused (isGroupIdNotNull). */
+static int16_t group_gate_lax(struct broker *b, struct wire_str group_id) {
+  if (group_id.len < 0) return ERR_INVALID_GROUP_ID;
   return groups_check(b, group_id);
 }
 
@@ -96,17 +104,22 @@ static void find_one(struct request_ctx *ctx, int8_t key_type, struct wire_str k
       *port = ep->port;
     }
   }
-  /* Kafka sets the error's default message in every answer (Errors.message(): "NONE" too) */
-  *message =
-      wire_str_of(*error == ERR_NONE                        ? "NONE"
-                  : *error == ERR_COORDINATOR_NOT_AVAILABLE ? "The coordinator is not available."
-                                                            : kafka_error_name(*error));
+  /* v4+ answers carry no message (Kafka sets none); v0-3 carry Errors.message(): the error's
+   * default message, "NONE" included */
+  if (ctx->api_version >= 4)
+    *message = EMPTY_STR;
+  else
+    *message =
+        wire_str_of(*error == ERR_NONE                        ? "NONE"
+                    : *error == ERR_COORDINATOR_NOT_AVAILABLE ? "The coordinator is not available."
+                                                              : kafka_error_name(*error));
 }
 
-static struct wire_str unknown_type_message(struct request_ctx *ctx, int8_t key_type) {
-  char msg[64];
-  snprintf(msg, sizeof(msg), "Unknown coordinator type received: %d", key_type);
-  return dispatch_error_message(ctx->arena, msg);
+/* Kafka answers an unknown key type with INVALID_REQUEST and that error's default message. */
+static struct wire_str unknown_type_message(void) {
+  return wire_str_of("This most likely occurs because of a request being malformed by the client "
+                     "library or the message was sent to an incompatible broker. See the broker "
+                     "logs for more details.");
 }
 
 int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *response) {
@@ -118,7 +131,7 @@ int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *
   if (ctx->api_version < 4) {
     if (!valid_type) {
       resp->error_code = ERR_INVALID_REQUEST;
-      resp->error_message = unknown_type_message(ctx, key_type);
+      resp->error_message = unknown_type_message();
       resp->node_id = -1;
       resp->host = EMPTY_STR;
       resp->port = -1;
@@ -139,7 +152,7 @@ int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *
     c->key = req->coordinator_keys.items[i];
     if (!valid_type) {
       c->error_code = ERR_INVALID_REQUEST;
-      c->error_message = unknown_type_message(ctx, key_type);
+      c->error_message = unknown_type_message();
       c->node_id = -1;
       c->host = EMPTY_STR;
       c->port = -1;
@@ -153,12 +166,12 @@ int handle_find_coordinator(struct request_ctx *ctx, const void *request, void *
 
 /* ---- JoinGroup ---- */
 
-static void join_error(struct msg_join_group_response *resp, int16_t version, int16_t error,
+static void join_error(struct msg_join_group_response *resp, int16_t error,
                        struct wire_str member_id) {
   resp->error_code = error;
   resp->generation_id = -1;
   resp->protocol_type = NULL_STR;
-  resp->protocol_name = version >= 7 ? NULL_STR : EMPTY_STR;
+  resp->protocol_name = EMPTY_STR; /* Kafka's error answers keep the field's default "" */
   resp->leader = EMPTY_STR;
   resp->member_id = non_null(member_id);
 }
@@ -199,7 +212,7 @@ int handle_join_group(struct request_ctx *ctx, const void *request, void *respon
   struct broker *b = ctx->broker;
   int16_t error = group_gate(b, req->group_id);
   if (error != ERR_NONE) {
-    join_error(resp, ctx->api_version, error, req->member_id);
+    join_error(resp, error, req->member_id);
     return 0;
   }
   size_t n = req->protocols.count > 0 ? (size_t)req->protocols.count : 0;
@@ -348,13 +361,14 @@ static int describe_one(struct request_ctx *ctx, bool include_ops, struct wire_s
   out->protocol_type = EMPTY_STR;
   out->protocol_data = EMPTY_STR;
   out->members.count = 0;
-  out->error_code = group_gate(b, id);
+  out->error_code = group_gate_lax(b, id);
   if (out->error_code != ERR_NONE) return 0;
-  if (include_ops) out->authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
   struct group_description gd;
   if (!group_describe(groups_coord(b), id, ctx->arena, &gd)) {
     if (gd.state.ptr == NULL && gd.group_id.ptr != NULL) return -1;
     out->group_state = wire_str_of("Dead");
+    if (ctx->api_version < 6 && include_ops)
+      out->authorized_operations = GROUP_AUTHORIZED_OPERATIONS; /* only with error NONE */
     if (ctx->api_version >= 6) {
       out->error_code = ERR_GROUP_ID_NOT_FOUND;
       char msg[300];
@@ -380,6 +394,7 @@ static int describe_one(struct request_ctx *ctx, bool include_ops, struct wire_s
     m->member_assignment = gd.members[i].assignment;
   }
   out->members.count = (int32_t)gd.member_count;
+  if (include_ops) out->authorized_operations = GROUP_AUTHORIZED_OPERATIONS;
   return 0;
 }
 
@@ -468,7 +483,7 @@ static void tombstone_offset(void *arg, struct wire_str topic, int32_t partition
 static int16_t delete_one(struct request_ctx *ctx, struct delete_op *op, struct delete_slot *slot,
                           struct wire_str id) {
   struct broker *b = ctx->broker;
-  int16_t error = group_gate(b, id);
+  int16_t error = group_gate_lax(b, id);
   if (error == ERR_NONE) error = group_delete(groups_coord(b), id);
   if (error != ERR_NONE) return error;
   struct tombstones t = {{0}, id, false};
@@ -493,14 +508,22 @@ int handle_delete_groups(struct request_ctx *ctx, const void *request, void *res
   struct delete_slot *slots = wire_arena_alloc_array(ctx->arena, (size_t)n, sizeof(*slots));
   resp->results.items = wire_arena_alloc_array(ctx->arena, (size_t)n, sizeof(*resp->results.items));
   if (op == NULL || (n > 0 && (slots == NULL || resp->results.items == NULL))) return -1;
-  resp->results.count = n;
   *op = (struct delete_op){NULL, resp, 1};
+  /* one result per distinct group, in first-seen order (Kafka's .distinct) */
+  int32_t count = 0;
+  resp->results.count = 0;
   for (int32_t i = 0; i < n; i++) {
-    struct msg_delete_groups_response_deletable_group_result *r = &resp->results.items[i];
+    struct wire_str id = req->groups_names.items[i];
+    bool seen = false;
+    for (int32_t j = 0; j < count && !seen; j++)
+      seen = wire_str_same(resp->results.items[j].group_id, non_null(id));
+    if (seen) continue;
+    struct msg_delete_groups_response_deletable_group_result *r = &resp->results.items[count];
     msg_delete_groups_response_deletable_group_result_init(r);
-    r->group_id = non_null(req->groups_names.items[i]);
-    slots[i] = (struct delete_slot){op, i};
-    r->error_code = delete_one(ctx, op, &slots[i], req->groups_names.items[i]);
+    r->group_id = non_null(id);
+    slots[count] = (struct delete_slot){op, count};
+    resp->results.count = ++count;
+    r->error_code = delete_one(ctx, op, &slots[count - 1], id);
   }
   if (op->d != NULL && --op->writes == 0) deferred_complete(op->d, false);
   return 0;

@@ -1060,7 +1060,10 @@ START_TEST(offset_commit_checks) {
                    ERR_ILLEGAL_GENERATION);
   ck_assert_int_eq(group_commit_check(C, S("none"), S("m"), NUL, 3, 9, now),
                    ERR_GROUP_ID_NOT_FOUND);
-  ck_assert_int_eq(group_commit_check(C, S(""), S(""), NUL, -1, 8, now), ERR_INVALID_GROUP_ID);
+  /* the empty group id is a group like any other for offsets (Kafka's backwards compatibility);
+   * only null is refused */
+  ck_assert_int_eq(group_commit_check(C, S(""), S(""), NUL, -1, 8, now), ERR_NONE);
+  ck_assert_int_eq(group_commit_check(C, NUL, S(""), NUL, -1, 8, now), ERR_INVALID_GROUP_ID);
   /* members */
   char ids[2][96];
   uint64_t t0 = member_join("g", "c0", ids[0], 96);
@@ -1110,7 +1113,7 @@ START_TEST(describe_and_list_groups) {
   ck_assert(str_eq(l[1].group_id, "simple") && str_eq(l[1].state, "Empty"));
   ck_assert(str_eq(l[1].protocol_type, ""));
   ck_assert(str_eq(l[2].group_id, "stable") && str_eq(l[2].protocol_type, "consumer"));
-  ck_assert(str_eq(l[2].type, "Classic"));
+  ck_assert(str_eq(l[2].type, "classic"));
   struct wire_str states[] = {S("stable"), S("EMPTY")};
   ck_assert_int_eq(group_list(C, states, 2, NULL, 0, &a, &l, &n), 0);
   ck_assert_uint_eq(n, 2);

@@ -473,7 +473,7 @@ static bool transition_valid(enum group_state from, enum group_state to) {
 }
 
 static void transition(struct group *g, enum group_state to, int64_t now) {
-  XASSERT(transition_valid(g->state, to));
+  INVARIANT(transition_valid(g->state, to));
   g->previous_state = g->state;
   g->state = to;
   g->state_timestamp_ms = now;
@@ -560,12 +560,12 @@ static const char *member_vote(const struct group *g, const struct gmember *m) {
 /* Kafka's selectProtocol: each member votes; the most votes wins. Ties (Kafka: hash map order)
  * go to the protocol voted for first in member order. O(members^2), once per generation. */
 static const char *select_protocol(const struct group *g) {
-  XASSERT(g->member_count > 0);
+  INVARIANT(g->member_count > 0);
   const char *best = NULL;
   size_t best_votes = 0;
   for (size_t i = 0; i < g->member_count; i++) {
     const char *vote = member_vote(g, g->members[i]);
-    XASSERT(vote != NULL); /* joins keep a protocol common to all */
+    INVARIANT(vote != NULL); /* joins keep a protocol common to all */
     bool counted = false;
     for (size_t j = 0; j < i && !counted; j++)
       counted = strcmp(member_vote(g, g->members[j]), vote) == 0;
@@ -629,8 +629,8 @@ static void park_sync(struct ctx *x, const struct group *g, struct gmember *m, u
 }
 
 static void member_add(struct group *g, struct gmember *m) {
-  XASSERT(m->instance_id == NULL || static_member(g, str_of(m->instance_id)) == NULL);
-  XASSERT(pending_find(g, str_of(m->id)) == SIZE_MAX);
+  INVARIANT(m->instance_id == NULL || static_member(g, str_of(m->instance_id)) == NULL);
+  INVARIANT(pending_find(g, str_of(m->id)) == SIZE_MAX);
   if (g->member_count == 0) {
     free(g->protocol_type);
     g->protocol_type = xstrdup(m->protocol_type);
@@ -712,7 +712,7 @@ static void assignment_propagate(struct ctx *x, struct group *g, int16_t error) 
 }
 
 static void assignment_reset(struct ctx *x, struct group *g, int16_t error) {
-  XASSERT(g->state == GROUP_COMPLETING_REBALANCE);
+  INVARIANT(g->state == GROUP_COMPLETING_REBALANCE);
   for (size_t i = 0; i < g->member_count; i++) {
     free(g->members[i]->assignment.p);
     g->members[i]->assignment = (struct gbytes){NULL, 0};
@@ -867,7 +867,7 @@ static void next_generation(struct ctx *x, struct group *g) {
  * rejoin are dropped (static ones stay, as KIP-345 says), a leader is chosen among those that
  * rejoined, and every parked JoinGroup is answered with the new generation. */
 static void complete_join(struct ctx *x, struct group *g) {
-  XASSERT(g->state == GROUP_PREPARING_REBALANCE);
+  INVARIANT(g->state == GROUP_PREPARING_REBALANCE);
   g->join_timer = JOIN_TIMER_NONE;
   g->join_deadline_ms = NO_DEADLINE;
   for (size_t i = 0; i < g->member_count;) {
@@ -1026,7 +1026,7 @@ static void join_static_rejoin(struct ctx *x, struct group *g, struct gmember *m
     break;
   case GROUP_PREPARING_REBALANCE: maybe_complete_join(x, g); break;
   case GROUP_EMPTY:
-  case GROUP_DEAD: XASSERT(!"a static member in an Empty or Dead group");
+  case GROUP_DEAD: INVARIANT(!"a static member in an Empty or Dead group");
   }
 }
 
@@ -1224,7 +1224,7 @@ void group_sync(struct group_coord *c, const struct group_sync_request *req, uin
     sync_answer(&x, g, tag, ERR_NONE, m->assignment);
     goto done;
   }
-  XASSERT(g->state == GROUP_COMPLETING_REBALANCE);
+  INVARIANT(g->state == GROUP_COMPLETING_REBALANCE);
   park_sync(&x, g, m, tag);
   m->pending_sync = false;
   if (m == g->leader && !store_pending(c, g, STORE_SYNC)) {
@@ -1581,7 +1581,7 @@ void group_tick(struct group_coord *c, int64_t now_ms, struct group_outputs *out
 /* Loading precedes serving: a group being replaced or removed has no parked request. */
 static void assert_nothing_parked(const struct group *g) {
   for (size_t i = 0; i < g->member_count; i++)
-    XASSERT(!g->members[i]->awaiting_join && !g->members[i]->awaiting_sync);
+    INVARIANT(!g->members[i]->awaiting_join && !g->members[i]->awaiting_sync);
 }
 
 /* A member of a GroupMetadata record; it supports only the group's protocol, with its stored
@@ -1812,28 +1812,29 @@ void group_coord_destroy(struct group_coord *c) {
 
 /* The invariants of the design note. */
 static void check_group(const struct group *g) {
-  XASSERT(g->state != GROUP_DEAD);
-  XASSERT((g->member_count > 0) == (g->leader != NULL));
+  INVARIANT(g->state != GROUP_DEAD);
+  INVARIANT((g->member_count > 0) == (g->leader != NULL));
   bool leader_found = g->leader == NULL;
   for (size_t i = 0; i < g->member_count; i++) {
     const struct gmember *m = g->members[i];
     leader_found |= m == g->leader;
-    XASSERT(g->protocol_type != NULL && str_cmp_eq(g->protocol_type, m->protocol_type));
+    INVARIANT(g->protocol_type != NULL && str_cmp_eq(g->protocol_type, m->protocol_type));
     for (size_t j = i + 1; j < g->member_count; j++) {
-      XASSERT(strcmp(m->id, g->members[j]->id) != 0);
-      XASSERT(m->instance_id == NULL || g->members[j]->instance_id == NULL ||
-              strcmp(m->instance_id, g->members[j]->instance_id) != 0);
+      INVARIANT(strcmp(m->id, g->members[j]->id) != 0);
+      INVARIANT(m->instance_id == NULL || g->members[j]->instance_id == NULL ||
+                strcmp(m->instance_id, g->members[j]->instance_id) != 0);
     }
-    XASSERT(pending_find(g, str_of(m->id)) == SIZE_MAX);
-    XASSERT(!m->awaiting_join || g->state == GROUP_PREPARING_REBALANCE ||
-            (g->state == GROUP_STABLE && m->instance_id != NULL));
-    XASSERT(!m->awaiting_sync || g->state == GROUP_COMPLETING_REBALANCE);
-    XASSERT(!m->pending_sync || g->state == GROUP_COMPLETING_REBALANCE || g->state == GROUP_STABLE);
+    INVARIANT(pending_find(g, str_of(m->id)) == SIZE_MAX);
+    INVARIANT(!m->awaiting_join || g->state == GROUP_PREPARING_REBALANCE ||
+              (g->state == GROUP_STABLE && m->instance_id != NULL));
+    INVARIANT(!m->awaiting_sync || g->state == GROUP_COMPLETING_REBALANCE);
+    INVARIANT(!m->pending_sync || g->state == GROUP_COMPLETING_REBALANCE ||
+              g->state == GROUP_STABLE);
   }
-  XASSERT(leader_found);
-  XASSERT(g->topics_known || g->topic_count == 0);
-  for (size_t i = 1; i < g->topic_count; i++) XASSERT(strcmp(g->topics[i - 1], g->topics[i]) < 0);
-  XASSERT(g->state != GROUP_EMPTY || g->protocol_name == NULL);
-  XASSERT(g->protocol_name != NULL ||
-          (g->state != GROUP_COMPLETING_REBALANCE && g->state != GROUP_STABLE));
+  INVARIANT(leader_found);
+  INVARIANT(g->topics_known || g->topic_count == 0);
+  for (size_t i = 1; i < g->topic_count; i++) INVARIANT(strcmp(g->topics[i - 1], g->topics[i]) < 0);
+  INVARIANT(g->state != GROUP_EMPTY || g->protocol_name == NULL);
+  INVARIANT(g->protocol_name != NULL ||
+            (g->state != GROUP_COMPLETING_REBALANCE && g->state != GROUP_STABLE));
 }

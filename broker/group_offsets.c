@@ -160,7 +160,7 @@ static void buckets_grow(struct group_offsets *o) {
 
 /* A new group without offsets: the caller adds one at once (invariant 1). */
 static struct goffsets *group_add(struct group_offsets *o, struct key id) {
-  XASSERT(id.len <= INT32_MAX);
+  INVARIANT(id.len <= INT32_MAX);
   if (o->group_count >= o->bucket_count) buckets_grow(o);
   struct goffsets *g = xcalloc(1, sizeof(*g));
   g->id = xstrndup(id.ptr, id.len);
@@ -190,7 +190,7 @@ static void group_free(struct goffsets *g) {
 static void group_remove(struct group_offsets *o, struct goffsets *g) {
   struct goffsets **link = &o->buckets[g->hash & (o->bucket_count - 1)];
   while (*link != g) {
-    XASSERT(*link != NULL);
+    INVARIANT(*link != NULL);
     link = &(*link)->next;
   }
   *link = g->next;
@@ -248,7 +248,7 @@ static struct gtopic *topic_get_or_add(struct goffsets *g, struct key name) {
   if (i < g->topic_count &&
       bytes_cmp(g->topics[i].name, (size_t)g->topics[i].name_len, name.ptr, name.len) == 0)
     return &g->topics[i];
-  XASSERT(name.len <= INT32_MAX);
+  INVARIANT(name.len <= INT32_MAX);
   if (g->topic_count == g->topic_capacity) {
     g->topic_capacity = g->topic_capacity ? g->topic_capacity * 2 : 4;
     g->topics = xrealloc(g->topics, g->topic_capacity, sizeof(*g->topics));
@@ -259,14 +259,14 @@ static struct gtopic *topic_get_or_add(struct goffsets *g, struct key name) {
   memset(t, 0, sizeof(*t));
   t->name = xstrndup(name.ptr, name.len);
   t->name_len = (int32_t)name.len;
-  XASSERT(i == 0 || topic_cmp_at(g, i - 1, i) < 0);
-  XASSERT(i + 1 == g->topic_count || topic_cmp_at(g, i, i + 1) < 0);
+  INVARIANT(i == 0 || topic_cmp_at(g, i - 1, i) < 0);
+  INVARIANT(i + 1 == g->topic_count || topic_cmp_at(g, i, i + 1) < 0);
   return t;
 }
 
 /* Removes the (empty) topic at index i. */
 static void topic_remove_at(struct goffsets *g, size_t i) {
-  XASSERT(i < g->topic_count && g->topics[i].count == 0);
+  INVARIANT(i < g->topic_count && g->topics[i].count == 0);
   topic_free(&g->topics[i]);
   memmove(&g->topics[i], &g->topics[i + 1], (g->topic_count - i - 1) * sizeof(*g->topics));
   g->topic_count--;
@@ -317,8 +317,8 @@ void group_offsets_put(struct group_offsets *o, struct wire_str group, struct wi
   p->partition = partition;
   offset_write(p, v);
   g->offset_count++;
-  XASSERT(i == 0 || t->parts[i - 1].partition < partition);
-  XASSERT(i + 1 == t->count || partition < t->parts[i + 1].partition);
+  INVARIANT(i == 0 || t->parts[i - 1].partition < partition);
+  INVARIANT(i + 1 == t->count || partition < t->parts[i + 1].partition);
 }
 
 bool group_offsets_get(const struct group_offsets *o, struct wire_str group, struct wire_str topic,
@@ -347,11 +347,11 @@ bool group_offsets_delete(struct group_offsets *o, struct wire_str group, struct
   free(t->parts[i].metadata);
   memmove(&t->parts[i], &t->parts[i + 1], (t->count - i - 1) * sizeof(*t->parts));
   t->count--;
-  XASSERT(g->offset_count > 0);
+  INVARIANT(g->offset_count > 0);
   g->offset_count--;
   if (t->count == 0) topic_remove_at(g, ti);
   if (g->offset_count == 0) {
-    XASSERT(g->topic_count == 0);
+    INVARIANT(g->topic_count == 0);
     group_remove(o, g);
   }
   return true;
@@ -394,11 +394,11 @@ void group_offsets_each_group(const struct group_offsets *o, group_offsets_group
   size_t n = 0;
   for (size_t b = 0; b < o->bucket_count; b++) {
     for (const struct goffsets *g = o->buckets[b]; g != NULL; g = g->next) {
-      XASSERT(n < o->group_count);
+      INVARIANT(n < o->group_count);
       groups[n++] = g;
     }
   }
-  XASSERT(n == o->group_count);
+  INVARIANT(n == o->group_count);
   qsort(groups, n, sizeof(*groups), group_ptr_cmp);
   for (size_t i = 0; i < n; i++) fn(arg, view_of(groups[i]->id, groups[i]->id_len));
   free(groups);
@@ -438,7 +438,7 @@ size_t group_offsets_expire(struct group_offsets *o, struct wire_str group, int6
           t->parts[kept++] = *p;
         }
       }
-      XASSERT(g->offset_count >= t->count - kept);
+      INVARIANT(g->offset_count >= t->count - kept);
       g->offset_count -= t->count - kept;
       t->count = kept;
     }
@@ -450,7 +450,7 @@ size_t group_offsets_expire(struct group_offsets *o, struct wire_str group, int6
   }
   g->topic_count = kept_topics;
   if (g->offset_count == 0) {
-    XASSERT(g->topic_count == 0);
+    INVARIANT(g->topic_count == 0);
     group_remove(o, g);
   }
   return removed_count;
@@ -469,39 +469,39 @@ size_t group_offsets_delete_group(struct group_offsets *o, struct wire_str group
       count++;
     }
   }
-  XASSERT(count == g->offset_count);
+  INVARIANT(count == g->offset_count);
   group_remove(o, g);
   return count;
 }
 
 void group_offsets_check(const struct group_offsets *o) {
-  XASSERT(o->bucket_count >= BUCKETS_INITIAL && (o->bucket_count & (o->bucket_count - 1)) == 0);
+  INVARIANT(o->bucket_count >= BUCKETS_INITIAL && (o->bucket_count & (o->bucket_count - 1)) == 0);
   size_t groups = 0;
   for (size_t b = 0; b < o->bucket_count; b++) {
     for (const struct goffsets *g = o->buckets[b]; g != NULL; g = g->next) {
       groups++;
-      XASSERT(g->id != NULL && g->id_len >= 0);
-      XASSERT(g->hash == key_hash((struct key){g->id, (size_t)g->id_len}));
-      XASSERT((g->hash & (o->bucket_count - 1)) == b);
-      XASSERT(g->offset_count > 0 && g->topic_count > 0); /* 1 */
-      XASSERT(g->topic_count <= g->topic_capacity);
+      INVARIANT(g->id != NULL && g->id_len >= 0);
+      INVARIANT(g->hash == key_hash((struct key){g->id, (size_t)g->id_len}));
+      INVARIANT((g->hash & (o->bucket_count - 1)) == b);
+      INVARIANT(g->offset_count > 0 && g->topic_count > 0); /* 1 */
+      INVARIANT(g->topic_count <= g->topic_capacity);
       size_t offsets = 0;
       for (size_t ti = 0; ti < g->topic_count; ti++) {
         const struct gtopic *t = &g->topics[ti];
-        XASSERT(t->name != NULL && t->name_len >= 0);
-        XASSERT(ti == 0 || topic_cmp_at(g, ti - 1, ti) < 0); /* 2 */
-        XASSERT(t->count > 0 && t->count <= t->capacity);
+        INVARIANT(t->name != NULL && t->name_len >= 0);
+        INVARIANT(ti == 0 || topic_cmp_at(g, ti - 1, ti) < 0); /* 2 */
+        INVARIANT(t->count > 0 && t->count <= t->capacity);
         for (size_t i = 0; i < t->count; i++) {
           const struct poffset *p = &t->parts[i];
-          XASSERT(i == 0 || t->parts[i - 1].partition < p->partition);
-          XASSERT(p->metadata_len > 0 ? p->metadata != NULL : p->metadata == NULL); /* 4 */
+          INVARIANT(i == 0 || t->parts[i - 1].partition < p->partition);
+          INVARIANT(p->metadata_len > 0 ? p->metadata != NULL : p->metadata == NULL); /* 4 */
         }
         offsets += t->count;
       }
-      XASSERT(offsets == g->offset_count); /* 3 */
+      INVARIANT(offsets == g->offset_count); /* 3 */
     }
   }
-  XASSERT(groups == o->group_count);
+  INVARIANT(groups == o->group_count);
 }
 
 /* ---- the consumer protocol's subscription ---- */
@@ -562,6 +562,6 @@ int group_subscription_topics(const uint8_t *data, size_t size,
                               void (*fn)(void *arg, struct wire_str topic), void *arg) {
   /* Check first, so that fn never sees the topics of bytes that turn out not to parse. */
   if (subscription_walk(data, size, NULL, NULL) != 0) return -1;
-  if (fn != NULL) XASSERT(subscription_walk(data, size, fn, arg) == 0);
+  if (fn != NULL) INVARIANT(subscription_walk(data, size, fn, arg) == 0);
   return 0;
 }

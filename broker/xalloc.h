@@ -1,6 +1,6 @@
 /* For the pure state machines (group.c, group_offsets.c): allocation that aborts instead of
  * failing, since a half-made transition would break their invariants and their state is bounded
- * upstream, and always-on asserts of their own invariants (never of input). */
+ * upstream. */
 #ifndef QUIRE_BROKER_XALLOC_H
 #define QUIRE_BROKER_XALLOC_H
 
@@ -9,13 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define XASSERT(cond)                                                              \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                     \
-    }                                                                              \
-  } while (0)
+#include "invariant.h"
 
 static inline void *xmalloc(size_t n) {
   void *p = malloc(n > 0 ? n : 1);

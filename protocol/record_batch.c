@@ -11,15 +11,8 @@
 
 #include "crc32c.h"
 #include "errors.h"
+#include "invariant.h"
 #include "wire.h"
-
-#define RB_ASSERT(cond)                                                            \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                     \
-    }                                                                              \
-  } while (0)
 
 /* ---- big-endian access ---- */
 
@@ -116,7 +109,7 @@ int rb_validate(const uint8_t *p, size_t n, struct record_batch *b) {
   if (b->records_size / RB_RECORD_SIZE_MIN < (size_t)b->record_count) return RB_EINVALID;
   struct rb_record_iter it;
   rc = rb_records_begin(&it, b);
-  RB_ASSERT(rc == RB_OK);
+  INVARIANT(rc == RB_OK);
   struct rb_record r;
   while ((rc = rb_records_next(&it, &r)) == RB_OK) {
   }
@@ -133,7 +126,7 @@ void rb_set_partition_leader_epoch(uint8_t *p, int32_t epoch) {
 
 void rb_update_crc(uint8_t *p) {
   int32_t batch_length = (int32_t)get_u32(p + RB_LENGTH_OFFSET);
-  RB_ASSERT(batch_length >= RB_HEADER_SIZE - RB_LOG_OVERHEAD);
+  INVARIANT(batch_length >= RB_HEADER_SIZE - RB_LOG_OVERHEAD);
   size_t covered = (size_t)RB_LOG_OVERHEAD + (size_t)batch_length - RB_CRC_START;
   put_u32(p + RB_CRC_OFFSET, crc32c(0, p + RB_CRC_START, covered));
 }

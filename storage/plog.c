@@ -62,16 +62,9 @@
 #include <string.h>
 
 #include "epoch_cache.h"
+#include "invariant.h"
 #include "record_batch.h"
 #include "segment.h"
-
-#define PLOG_ASSERT(cond)                                                          \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                     \
-    }                                                                              \
-  } while (0)
 
 struct plog {
   pthread_mutex_t mu, flush_mu;
@@ -115,13 +108,13 @@ static bool plog_flush_enabled(const struct plog *log) {
 static struct segment *plog_active(const struct plog *log) { return log->segs[log->seg_count - 1]; }
 
 static void plog_check(const struct plog *log) {
-  PLOG_ASSERT(log->seg_count >= 1);
-  PLOG_ASSERT(log->log_start <= log->log_end);
-  PLOG_ASSERT(log->recovery_point <= log->flushed_end && log->flushed_end <= log->log_end);
-  PLOG_ASSERT(log->high_watermark <= log->log_end);
-  PLOG_ASSERT(log->log_end == plog_active(log)->next_offset);
+  INVARIANT(log->seg_count >= 1);
+  INVARIANT(log->log_start <= log->log_end);
+  INVARIANT(log->recovery_point <= log->flushed_end && log->flushed_end <= log->log_end);
+  INVARIANT(log->high_watermark <= log->log_end);
+  INVARIANT(log->log_end == plog_active(log)->next_offset);
   for (size_t i = 0; i + 1 < log->seg_count; i++)
-    PLOG_ASSERT(log->segs[i]->next_offset <= log->segs[i + 1]->base_offset);
+    INVARIANT(log->segs[i]->next_offset <= log->segs[i + 1]->base_offset);
 }
 
 static int plog_seg_push(struct plog *log, struct segment *s) {
@@ -668,7 +661,7 @@ static int plog_append_common(struct plog *log, uint8_t *data, size_t size, bool
     rc = plog_roll(log, batches[0].base_offset, now_ms);
     if (rc != 0) goto out;
     size_t i = log->seg_count - 2;
-    PLOG_ASSERT(log->segs[i] == empty);
+    INVARIANT(log->segs[i] == empty);
     plog_seg_delete(log, i);
     rolled = true;
   }
@@ -933,7 +926,7 @@ int plog_truncate(struct plog *log, int64_t offset) {
       if (r != 0 && rc == 0) rc = r;
     }
     int r = plog_seg_push(log, s);
-    PLOG_ASSERT(r == 0); /* the array had room */
+    INVARIANT(r == 0); /* the array had room */
     log->log_start = offset;
     full = true;
   } else {

@@ -32,15 +32,8 @@
 #include <string.h>
 
 #include "compression.h"
+#include "invariant.h"
 #include "record_batch.h"
-
-#define SEG_ASSERT(cond)                                                           \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond); \
-      abort();                                                                     \
-    }                                                                              \
-  } while (0)
 
 static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -430,7 +423,7 @@ out:
 
 int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct seg_batch *batches,
                size_t batch_count) {
-  SEG_ASSERT(s->active);
+  INVARIANT(s->active);
   int rc = sio_pwrite(s->io, s->log_fd, data, size, s->size);
   if (rc != 0) {
     (void)sio_ftruncate(s->io, s->log_fd, s->size); /* best effort: invariant 1 covers it */

@@ -740,6 +740,7 @@ END_TEST
 static Suite *group_offsets_suite(void) {
   Suite *s = suite_create("group_offsets");
   TCase *tc = tcase_create("store");
+  tcase_set_timeout(tc, 60); /* thousands of groups under ASan on a busy machine */
   tcase_add_test(tc, put_then_get_returns_every_field_and_put_again_replaces);
   tcase_add_test(tc, the_store_copies_the_callers_strings);
   tcase_add_test(tc, null_and_empty_metadata_stay_apart);
@@ -750,6 +751,7 @@ static Suite *group_offsets_suite(void) {
   tcase_add_test(tc, no_groups_no_calls);
   suite_add_tcase(s, tc);
   TCase *ex = tcase_create("expiration");
+  tcase_set_timeout(ex, 60);
   tcase_add_test(ex, an_explicit_expire_timestamp_decides_alone);
   tcase_add_test(ex, an_empty_groups_offsets_expire_from_its_state_timestamp);
   tcase_add_test(ex, without_a_base_offsets_expire_from_their_commit_timestamp);
@@ -759,6 +761,7 @@ static Suite *group_offsets_suite(void) {
   tcase_add_test(ex, delete_group_reports_every_offset_exactly_once);
   suite_add_tcase(s, ex);
   TCase *sub = tcase_create("subscription");
+  tcase_set_timeout(sub, 60);
   tcase_add_test(sub, subscriptions_of_every_version_give_their_topics);
   tcase_add_test(sub, later_and_negative_versions_read_as_the_v0_prefix);
   tcase_add_test(sub, every_truncation_fails_cleanly_or_keeps_the_v0_prefix);

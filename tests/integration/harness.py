@@ -12,7 +12,8 @@ keeps each bound endpoint in broker.endpoints[NAME], and broker.host/port are th
 Stopping sends SIGTERM, waits 10 s (then SIGKILL) and requires exit status 0: a clean shutdown
 is part of every test. The data directory is removed in any case; the broker's log is printed
 when a test fails. restart() stops the broker the same way but keeps its data directory and
-starts it again there (same name, same overrides, a new ephemeral port), appending to its log.
+starts it again there (same name, same overrides, a new ephemeral port), appending to its log;
+crash_restart() does the same after a SIGKILL.
 
 The binary comes from $QUIRE_BIN, else from the first command-line argument. Run a test file with
 /usr/bin/python3 (the system python can import confluent_kafka and kafka):
@@ -179,6 +180,16 @@ class Broker:
         """Stops the broker cleanly (exit status 0 required) and starts it again on the same data
         directory; host and port are those of the new process."""
         self.stop(keep_data=True)
+        self.proc = self.returncode = self._drainer = None
+        self.host = self.port = None
+        self.endpoints = {}
+        self._listening = threading.Event()
+        return self.start()
+
+    def crash_restart(self):
+        """SIGKILL (no clean shutdown: what was acknowledged must be on disk already), then start
+        again on the same data directory; host and port are those of the new process."""
+        self._kill()
         self.proc = self.returncode = self._drainer = None
         self.host = self.port = None
         self.endpoints = {}

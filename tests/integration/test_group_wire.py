@@ -1546,6 +1546,30 @@ class OffsetCommitRestart(harness.BrokerTestCase):
         self.assertEqual(describe_one(self.client, "simple")["state"], "Empty")
 
 
+class OffsetCommitCrash(harness.BrokerTestCase):
+    def test_acknowledged_commits_survive_kill_9(self):
+        """An OffsetCommit is answered once its records are committed (durable with the default
+        flush policy), so a SIGKILL right after the answers loses none of them."""
+        self.broker = self.start_broker(FAST)
+        harness.create_topic(self.broker, "t", 4)
+        coordinator_ready(self.broker)
+        client = Client(self.broker)
+        groups = [f"crash-{i}" for i in range(8)]
+        for round_ in range(25):
+            for g in groups:
+                got = offset_commit(client, 8, g, [("t", [(p, round_ * 10 + p, -1, f"r{round_}")
+                                                         for p in range(4)])])
+                self.assertEqual(set(got.values()), {NONE})
+        client.close()
+        self.broker.crash_restart()
+        coordinator_ready(self.broker)
+        client = Client(self.broker)
+        self.addCleanup(client.close)
+        for g in groups:
+            for p in range(4):
+                self.assertEqual(fetched(client, g, "t", p), (240 + p, -1, "r24", NONE), g)
+
+
 class OffsetFetch(GroupTestCase):
     TOPICS = (("t", 2), ("u", 1))
 

@@ -26,7 +26,9 @@
  * do their disk I/O under mu (they come from one thread); the flusher holds mu only to capture
  * and to publish, never while syncing, so fdatasync never blocks an append.
  *
- * Recovery (plog_open): files other than segments' (.deleted, .tmp, orphan indexes) are removed.
+ * Recovery (plog_open): an interrupted compaction swap is completed first (BASE.log.swap
+ * replaces BASE.log, whose indexes are rebuilt; see cleaner.c), then files other than segments'
+ * (.deleted, .tmp, .cleaned, orphan indexes) are removed.
  * With a clean shutdown each segment is loaded (index files trusted, headers after the last
  * index entry read); otherwise every segment that may hold offsets >= recovery_point, and any
  * whose index files are missing, is scanned batch by batch (seg_recover) and its indexes rebuilt;
@@ -196,6 +198,30 @@ static int plog_scan_dir(struct plog *log, int64_t **bases_out, size_t *count_ou
     if (parse_seg_name(names[i], ".log", &base)) bases[n_bases++] = base;
   }
   qsort(bases, n_bases, sizeof(*bases), cmp_i64);
+  /* an interrupted compaction swap (cleaner.c): BASE.log.swap was complete and durable before it
+   * got that name, so it replaces BASE.log, whose index files go (rebuilt by the scan); without
+   * BASE.log (retention removed it since) it is dropped below with the other leftovers */
+  for (size_t i = 0; i < count; i++) {
+    int64_t base;
+    char swap[SEG_PATH_MAX + 64], to[SEG_PATH_MAX + 64];
+    size_t len = strlen(names[i]);
+    if (!has_suffix(names[i], ".log.swap") || len != 20 + strlen(".log.swap")) continue;
+    snprintf(to, sizeof(to), "%.*s", (int)(len - strlen(".swap")), names[i]);
+    if (!parse_seg_name(to, ".log", &base) ||
+        bsearch(&base, bases, n_bases, sizeof(*bases), cmp_i64) == NULL)
+      continue;
+    static const char *const idx[] = {".index", ".timeindex"};
+    for (size_t k = 0; k < 2; k++) {
+      rc = seg_file_path(log->dir, base, idx[k], path, sizeof(path));
+      if (rc == 0) rc = sio_unlink(log->io, path);
+      if (rc != 0 && rc != -ENOENT) goto out;
+    }
+    snprintf(swap, sizeof(swap), "%s/%s", log->dir, names[i]);
+    rc = seg_file_path(log->dir, base, ".log", to, sizeof(to));
+    if (rc == 0) rc = sio_rename(log->io, swap, to);
+    if (rc != 0) goto out;
+    log->dir_dirty = true;
+  }
   for (size_t i = 0; i < count; i++) {
     int64_t base;
     bool orphan = false;
@@ -1064,6 +1090,10 @@ void plog_set_high_watermark(struct plog *log, int64_t offset) {
 
 const char *plog_dir(struct plog *log) { return log->dir; }
 
+struct storage_io *plog_io(struct plog *log) {
+  return log->io;
+}
+
 /* ---- producer state ---- */
 
 int plog_producer_expire(struct plog *log, int64_t now_ms, size_t *expired) {
@@ -1094,4 +1124,81 @@ int plog_epoch_for_offset(struct plog *log, int64_t offset, int32_t *epoch) {
   *epoch = epoch_cache_epoch_for_offset(log->epochs, offset);
   pthread_mutex_unlock(&log->mu);
   return 0;
+}
+
+/* ---- compaction (cleaner.c) ---- */
+
+int plog_clean_view_take(struct plog *log, struct plog_clean_view *v) {
+  int rc = 0;
+  memset(v, 0, sizeof(*v));
+  pthread_mutex_lock(&log->mu);
+  size_t n = log->seg_count - 1, np = pstate_count(log->ps);
+  v->segs = malloc((n ? n : 1) * sizeof(*v->segs));
+  v->producers = malloc((np ? np : 1) * sizeof(*v->producers));
+  if (v->segs == NULL || v->producers == NULL) {
+    rc = -ENOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    seg_ref(log->segs[i]);
+    v->segs[v->count++] = log->segs[i];
+  }
+  size_t cursor = 0;
+  const struct pstate_entry *e;
+  while ((e = pstate_next(log->ps, &cursor)) != NULL && v->producer_count < np) {
+    if (e->batch_count == 0) continue;
+    v->producers[v->producer_count].producer_id = e->producer_id;
+    v->producers[v->producer_count++].last_offset = e->batches[e->batch_count - 1].last_offset;
+  }
+  v->log_start = log->log_start;
+  v->high_watermark = log->high_watermark;
+  v->active_base = plog_active(log)->base_offset;
+  v->generation = log->truncations;
+  v->io = log->io;
+out:
+  pthread_mutex_unlock(&log->mu);
+  if (rc != 0) plog_clean_view_release(v);
+  return rc;
+}
+
+void plog_clean_view_release(struct plog_clean_view *v) {
+  for (size_t i = 0; i < v->count; i++) seg_unref(v->segs[i]);
+  free(v->segs);
+  free(v->producers);
+  memset(v, 0, sizeof(*v));
+}
+
+int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
+                    int (*commit)(void *arg, struct segment *old), void *arg) {
+  struct segment *old = v->segs[i], *s = NULL;
+  size_t j = 0;
+  bool missing = false, truncated = false;
+  int rc = 0;
+  pthread_mutex_lock(&log->mu);
+  while (j + 1 < log->seg_count && log->segs[j] != old) j++;
+  if (log->truncations != v->generation || j + 1 >= log->seg_count) {
+    rc = -EAGAIN; /* truncated, or the segment is gone (retention) or active again */
+    goto out;
+  }
+  rc = commit(arg, old);
+  if (rc != 0) goto out; /* the old segment stays; recovery finishes a committed swap */
+  log->dir_dirty = true;
+  rc = seg_open(log->io, log->dir, old->base_offset, &log->seg_cfg, &s, &missing);
+  if (rc == 0) rc = seg_recover(s, old->base_offset, UINT32_MAX, &truncated);
+  if (rc == 0) rc = seg_make_inactive(s);
+  if (rc == 0) rc = seg_sync(s, true);
+  if (rc == 0) rc = sio_dir_sync(log->io, log->dir);
+  if (rc != 0) goto out;
+  /* the cleaner keeps the last batch of every segment (emptied if need be): same end */
+  INVARIANT(!truncated && s->next_offset == old->next_offset);
+  /* the old files' names now belong to s: old is only unreferenced, never seg_delete_files'd;
+   * readers holding it keep reading its (unlinked) inode */
+  log->segs[j] = s;
+  s = NULL;
+  seg_unref(old);
+  plog_check(log);
+out:
+  pthread_mutex_unlock(&log->mu);
+  seg_unref(s);
+  return rc;
 }

@@ -167,6 +167,7 @@ static inline bool plog_is_disk_error(int rc) {
          rc != -ENOENT && rc != -EPROTO;
 }
 const char *plog_dir(struct plog *log);
+struct storage_io *plog_io(struct plog *log); /* the seam the log was opened with */
 
 /* ---- leader epochs ----
  * The log keeps its leader-epoch cache (epoch_cache.h) in the partition directory's
@@ -197,6 +198,31 @@ int plog_producer_expire(struct plog *log, int64_t now_ms, size_t *expired);
 /* The state, read-only, for the owning thread (DescribeProducers, WriteTxnMarkers checks):
  * valid until the next plog_* call that changes the log. */
 const struct pstate *plog_producer_state(struct plog *log);
+
+/* ---- compaction: for storage/cleaner.c only ----
+ * A view of the log's closed segments (each referenced), taken under the log's mutex, and the
+ * swap of one of them for its cleaned rewrite. */
+struct plog_clean_producer {
+  int64_t producer_id, last_offset; /* the last data batch's last offset of a producer */
+};
+struct plog_clean_view {
+  struct segment **segs; /* closed segments, oldest first (the active one is never in it) */
+  size_t count;
+  struct plog_clean_producer *producers;
+  size_t producer_count;
+  int64_t log_start, high_watermark, active_base;
+  uint64_t generation; /* truncations so far: a swap refuses a view older than a truncation */
+  struct storage_io *io;
+};
+int plog_clean_view_take(struct plog *log, struct plog_clean_view *v);
+void plog_clean_view_release(struct plog_clean_view *v);
+/* Under the log's mutex: checks that v->segs[i] is still a closed segment of the log and that
+ * no truncation happened since the view (-EAGAIN otherwise, commit not called); calls commit,
+ * which puts the rewritten file in place as BASE.log (cleaner.c: .cleaned -> .swap -> .log);
+ * then opens it, rebuilds its indexes (a scan, under the mutex for now), syncs it and replaces
+ * the old segment, which readers may still hold: it is unreferenced, never unlinked by path. */
+int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
+                    int (*commit)(void *arg, struct segment *old), void *arg);
 
 /* ---- the flusher (group commit), flusher.c ----
  * One thread serving many logs: appends mark a log due (flush.messages reached) or pending

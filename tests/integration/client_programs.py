@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 CLIENTS_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                             "..", "clients"))
@@ -115,3 +116,41 @@ def check_plaintext_and_ssl_listeners(test, temp_certs, fetch, overrides=()):
     test.assert_metadata(fetch(broker.bootstrap_of("SSL"), temp_certs["ca.pem"]), broker, 9,
                          ssl_port)
     test.assert_metadata(fetch(broker.bootstrap_of("PLAINTEXT")), broker, 9, plain_port)
+
+
+# ---- sarama (Go): programs built once per suite against Debian's sarama sources ----
+
+SARAMA_SRC = "/usr/share/gocode/src/github.com/Shopify/sarama"
+GO_BUILD_TIMEOUT_S = 240
+
+
+def _go_env(work_dir):
+    env = dict(os.environ, GO111MODULE="off", CGO_ENABLED="1",
+               GOPATH=f"{os.path.join(work_dir, 'gopath')}:/usr/share/gocode")
+    # The user's build cache when there is one (rebuilds take a second or two); else a fresh one.
+    cache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, env=env,
+                           timeout=30).stdout.strip()
+    if not cache or cache == "off":
+        env["GOCACHE"] = os.path.join(work_dir, "go-cache")
+    return env
+
+
+def build_sarama_program(name):
+    """Builds tests/clients/<name>/main.go (GOPATH mode, the Debian-packaged sources under
+    /usr/share/gocode) into a fresh temporary directory: returns (that directory, the binary).
+    The caller removes the directory."""
+    if not shutil.which("go"):
+        raise MissingTool("go is not on PATH (apt-get install golang-go)")
+    if not os.path.isdir(SARAMA_SRC):
+        raise MissingTool(f"{SARAMA_SRC} is missing "
+                          "(apt-get install golang-github-shopify-sarama-dev)")
+    source = os.path.join(CLIENTS_DIR, name, "main.go")
+    work_dir = tempfile.mkdtemp(prefix=f"quire-{name}-")
+    binary = os.path.join(work_dir, name)
+    proc = subprocess.run(["go", "build", "-o", binary, source], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, env=_go_env(work_dir),
+                          cwd=os.path.dirname(source), timeout=GO_BUILD_TIMEOUT_S)
+    if proc.returncode != 0:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise RuntimeError(f"go build of {source} failed:\n{proc.stdout}{proc.stderr}")
+    return work_dir, binary

@@ -6,18 +6,12 @@ ClusterAdmin.DescribeCluster(). config.Version is sarama.V2_2_0_0, the newest sa
 tests/clients/sarama/main.go is built once per run with the Go toolchain (GOPATH mode, the
 Debian-packaged sources under /usr/share/gocode; the Go build cache makes later builds fast)."""
 
-import os
 import shutil
-import subprocess
-import tempfile
 
 import certs
 import client_programs
 import harness
 
-SOURCE = os.path.join(client_programs.CLIENTS_DIR, "sarama", "main.go")
-SARAMA_SRC = "/usr/share/gocode/src/github.com/Shopify/sarama"
-BUILD_TIMEOUT_S = 240
 NO_AUTO_CREATE = "auto.create.topics.enable=false"
 UNKNOWN_TOPIC_OR_PARTITION = 3
 CERTS = certs.TempCerts("quire-sarama-tls-")
@@ -25,31 +19,9 @@ _work_dir = None
 _binary = None
 
 
-def _go_env(work_dir):
-    env = dict(os.environ, GO111MODULE="off", CGO_ENABLED="1",
-               GOPATH=f"{os.path.join(work_dir, 'gopath')}:/usr/share/gocode")
-    # The user's build cache when there is one (rebuilds take a second or two); else a fresh one.
-    cache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, env=env,
-                           timeout=30).stdout.strip()
-    if not cache or cache == "off":
-        env["GOCACHE"] = os.path.join(work_dir, "go-cache")
-    return env
-
-
 def setUpModule():
     global _work_dir, _binary
-    if not shutil.which("go"):
-        raise client_programs.MissingTool("go is not on PATH (apt-get install golang-go)")
-    if not os.path.isdir(SARAMA_SRC):
-        raise client_programs.MissingTool(f"{SARAMA_SRC} is missing "
-                                          "(apt-get install golang-github-shopify-sarama-dev)")
-    _work_dir = tempfile.mkdtemp(prefix="quire-sarama-")
-    _binary = os.path.join(_work_dir, "sarama_metadata")
-    proc = subprocess.run(["go", "build", "-o", _binary, SOURCE], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, env=_go_env(_work_dir),
-                          cwd=os.path.dirname(SOURCE), timeout=BUILD_TIMEOUT_S)
-    if proc.returncode != 0:
-        raise RuntimeError(f"go build of {SOURCE} failed:\n{proc.stdout}{proc.stderr}")
+    _work_dir, _binary = client_programs.build_sarama_program("sarama")
     CERTS.make()
 
 

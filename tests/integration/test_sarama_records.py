@@ -9,16 +9,11 @@ Produce versions with UNSUPPORTED_COMPRESSION_TYPE, and so must Quire.
 
 tests/clients/sarama_records/main.go is built once per run like test_sarama.py's program."""
 
-import os
 import shutil
-import subprocess
-import tempfile
 
 import client_programs
 import harness
-from test_sarama import BUILD_TIMEOUT_S, SARAMA_SRC, _go_env
 
-SOURCE = os.path.join(client_programs.CLIENTS_DIR, "sarama_records", "main.go")
 NO_AUTO_CREATE = "auto.create.topics.enable=false"
 BASE_TS = 1_700_000_000_000
 UNSUPPORTED_COMPRESSION_TYPE = 76
@@ -30,18 +25,7 @@ _binary = None
 
 def setUpModule():
     global _work_dir, _binary
-    if not shutil.which("go"):
-        raise client_programs.MissingTool("go is not on PATH (apt-get install golang-go)")
-    if not os.path.isdir(SARAMA_SRC):
-        raise client_programs.MissingTool(f"{SARAMA_SRC} is missing "
-                                          "(apt-get install golang-github-shopify-sarama-dev)")
-    _work_dir = tempfile.mkdtemp(prefix="quire-sarama-records-")
-    _binary = os.path.join(_work_dir, "sarama_records")
-    proc = subprocess.run(["go", "build", "-o", _binary, SOURCE], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, env=_go_env(_work_dir),
-                          cwd=os.path.dirname(SOURCE), timeout=BUILD_TIMEOUT_S)
-    if proc.returncode != 0:
-        raise RuntimeError(f"go build of {SOURCE} failed:\n{proc.stdout}{proc.stderr}")
+    _work_dir, _binary = client_programs.build_sarama_program("sarama_records")
 
 
 def tearDownModule():

@@ -280,10 +280,6 @@ int16_t groups_loading(struct broker *b) {
   return ERR_NONE;
 }
 
-static struct wire_str str_or_empty(struct wire_str s) {
-  return s.len < 0 ? (struct wire_str){"", 0} : s;
-}
-
 /* Replays one record of the offsets topic (Kafka's GroupCoordinatorShard.replay for the
  * classic group records; types of the consumer and share protocols are skipped). */
 static int load_record(struct groups *g, const struct rb_record *r, int64_t now_ms) {
@@ -346,11 +342,12 @@ static int load_record(struct groups *g, const struct rb_record *r, int64_t now_
   struct group_offset o = {-1, -1, {"", 0}, -1, -1};
   if (type == MSG_GROUP_OFFSET_COMMIT) {
     const struct msg_offset_commit_value *v = rec.value;
-    o = (struct group_offset){v->offset, v->leader_epoch, str_or_empty(v->metadata),
+    o = (struct group_offset){v->offset, v->leader_epoch, wire_str_or_empty(v->metadata),
                               v->commit_timestamp, v->expire_timestamp};
   } else {
     const struct msg_legacy_offset_commit_value *v = rec.value;
-    o = (struct group_offset){v->offset, -1, str_or_empty(v->metadata), v->commit_timestamp, -1};
+    o = (struct group_offset){v->offset, -1, wire_str_or_empty(v->metadata), v->commit_timestamp,
+                              -1};
   }
   group_load_simple(g->coord, k->group, now_ms);
   group_offsets_put(g->offsets, k->group, k->topic, k->partition, &o);
@@ -492,7 +489,7 @@ int groups_add_offset_record(struct batch_builder *bb, struct wire_str group, st
   msg_offset_commit_value_init(&v);
   v.offset = value->offset;
   v.leader_epoch = value->leader_epoch;
-  v.metadata = str_or_empty(value->metadata);
+  v.metadata = wire_str_or_empty(value->metadata);
   v.commit_timestamp = value->commit_timestamp_ms;
   v.expire_timestamp = value->expire_timestamp_ms;
   /* Kafka's GroupCoordinatorRecordHelpers: version 1 carries an explicit expiry, else 3 */
@@ -509,7 +506,7 @@ static int add_group_record(struct batch_builder *bb, const struct group_store *
   struct msg_group_metadata_key key = {s->group_id};
   struct msg_group_metadata_value v;
   msg_group_metadata_value_init(&v);
-  v.protocol_type = str_or_empty(s->protocol_type);
+  v.protocol_type = wire_str_or_empty(s->protocol_type);
   v.generation = s->generation_id;
   v.protocol = s->protocol_name;
   v.leader = s->leader;
@@ -524,8 +521,8 @@ static int add_group_record(struct batch_builder *bb, const struct group_store *
     msg_group_metadata_value_member_metadata_init(&members[i]);
     members[i].member_id = m->member_id;
     members[i].group_instance_id = m->group_instance_id;
-    members[i].client_id = str_or_empty(m->client_id);
-    members[i].client_host = str_or_empty(m->client_host);
+    members[i].client_id = wire_str_or_empty(m->client_id);
+    members[i].client_host = wire_str_or_empty(m->client_host);
     members[i].rebalance_timeout = m->rebalance_timeout_ms;
     members[i].session_timeout = m->session_timeout_ms;
     members[i].subscription = m->subscription;

@@ -20,8 +20,6 @@
 
 static const struct wire_str EMPTY_STR = {"", 0};
 
-static struct wire_str non_null(struct wire_str s) { return s.len < 0 ? EMPTY_STR : s; }
-
 /* The committed topic's name (by id from v10); NULL when unknown. */
 static const struct image_topic *commit_topic(struct request_ctx *ctx, struct wire_str name,
                                               const struct wire_uuid *id) {
@@ -116,7 +114,7 @@ int handle_offset_commit(struct request_ctx *ctx, const void *request, void *res
   /* the empty group id stays usable for offsets, as in Kafka (only null is refused) */
   int16_t error = groups_check(b, req->group_id);
   if (error == ERR_NONE)
-    error = group_commit_check(groups_coord(b), req->group_id, non_null(req->member_id),
+    error = group_commit_check(groups_coord(b), req->group_id, wire_str_or_empty(req->member_id),
                                req->group_instance_id, req->generation_id_or_member_epoch,
                                ctx->api_version, broker_now_ms());
   if (error != ERR_NONE) {
@@ -145,8 +143,9 @@ int handle_offset_commit(struct request_ctx *ctx, const void *request, void *res
         out->error_code = ERR_OFFSET_METADATA_TOO_LARGE;
         continue;
       }
-      op->values[k] = (struct group_offset){rp->committed_offset, rp->committed_leader_epoch,
-                                            non_null(rp->committed_metadata), op->now_ms, expire};
+      op->values[k] =
+          (struct group_offset){rp->committed_offset, rp->committed_leader_epoch,
+                                wire_str_or_empty(rp->committed_metadata), op->now_ms, expire};
       if (groups_add_offset_record(&bb, req->group_id, wire_str_of(op->topics[t]->name),
                                    rp->partition_index, &op->values[k], op->now_ms) != 0) {
         batch_builder_free(&bb);
@@ -213,27 +212,25 @@ static struct msg_offset_fetch_response_topics *collect_topic(struct fetch_colle
 
 static bool collect_partition(struct fetch_collect *c, struct msg_offset_fetch_response_topics *t,
                               int32_t partition, const struct group_offset *v, int16_t error) {
-  /* partitions grow one at a time: the arena keeps the older arrays (bounded by the answer) */
-  struct msg_offset_fetch_response_partitions *grown =
-      wire_arena_alloc_array(c->ctx->arena, (size_t)t->partitions.count + 1, sizeof(*grown));
-  if (grown == NULL) return false;
-  if (t->partitions.count > 0)
-    memcpy(grown, t->partitions.items, (size_t)t->partitions.count * sizeof(*grown));
-  struct msg_offset_fetch_response_partitions *p = &grown[t->partitions.count];
+  /* the array doubles at each power of two (its capacity follows from the count) */
+  int32_t n = t->partitions.count;
+  if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+    struct msg_offset_fetch_response_partitions *grown =
+        wire_arena_alloc_array(c->ctx->arena, n == 0 ? 4 : (size_t)n * 2, sizeof(*grown));
+    if (grown == NULL) return false;
+    if (n > 0) memcpy(grown, t->partitions.items, (size_t)n * sizeof(*grown));
+    t->partitions.items = grown;
+  }
+  struct msg_offset_fetch_response_partitions *p = &t->partitions.items[n];
   msg_offset_fetch_response_partitions_init(p);
   p->partition_index = partition;
   p->committed_offset = v != NULL ? v->offset : -1;
   p->committed_leader_epoch = v != NULL ? v->leader_epoch : -1;
   p->metadata = EMPTY_STR;
-  if (v != NULL) {
-    char *m = v->metadata.len > 0 ? wire_arena_alloc(c->ctx->arena, (size_t)v->metadata.len) : NULL;
-    if (v->metadata.len > 0 && m == NULL) return false;
-    if (m != NULL) memcpy(m, v->metadata.ptr, (size_t)v->metadata.len);
-    p->metadata = m != NULL ? (struct wire_str){m, v->metadata.len} : EMPTY_STR;
-  }
+  if (v != NULL && !wire_arena_str(c->ctx->arena, wire_str_or_empty(v->metadata), &p->metadata))
+    return false;
   p->error_code = error;
-  t->partitions.items = grown;
-  t->partitions.count++;
+  t->partitions.count = n + 1;
   return true;
 }
 
@@ -241,19 +238,11 @@ static void collect_each(void *arg, struct wire_str topic, int32_t partition,
                          const struct group_offset *v) {
   struct fetch_collect *c = arg;
   if (c->failed) return;
-  struct wire_arena *a = c->ctx->arena;
   struct msg_offset_fetch_response_topics *t =
       c->count > 0 && wire_str_same(c->topics[c->count - 1].name, topic) ? &c->topics[c->count - 1]
                                                                          : NULL;
-  if (t == NULL) {
-    char *name = wire_arena_alloc(a, (size_t)topic.len + 1);
-    if (name == NULL) {
-      c->failed = true;
-      return;
-    }
-    memcpy(name, topic.ptr, (size_t)topic.len);
-    t = collect_topic(c, (struct wire_str){name, topic.len});
-  }
+  struct wire_str name;
+  if (t == NULL && wire_arena_str(c->ctx->arena, topic, &name)) t = collect_topic(c, name);
   if (t == NULL || !collect_partition(c, t, partition, v, ERR_NONE)) c->failed = true;
 }
 

@@ -21,21 +21,6 @@
 static const struct wire_str NULL_STR = {NULL, -1};
 static const struct wire_str EMPTY_STR = {"", 0};
 
-static struct wire_str non_null(struct wire_str s) { return s.len < 0 ? EMPTY_STR : s; }
-
-/* A copy in the arena (null stays null); false when the arena is full. */
-static bool copy_str(struct wire_arena *a, struct wire_str s, struct wire_str *out) {
-  if (s.len <= 0) {
-    *out = s.len < 0 ? NULL_STR : EMPTY_STR;
-    return true;
-  }
-  char *p = wire_arena_alloc(a, (size_t)s.len);
-  if (p == NULL) return false;
-  memcpy(p, s.ptr, (size_t)s.len);
-  *out = (struct wire_str){p, s.len};
-  return true;
-}
-
 static bool copy_bytes(struct wire_arena *a, struct wire_bytes s, struct wire_bytes *out) {
   *out = s;
   if (s.ptr == NULL || s.len <= 0) return true;
@@ -92,7 +77,7 @@ static void find_one(struct request_ctx *ctx, int8_t key_type, struct wire_str k
     return;
   }
   int32_t leader;
-  *error = groups_find(b, non_null(key), &leader);
+  *error = groups_find(b, wire_str_or_empty(key), &leader);
   if (*error == ERR_NONE) {
     const struct image_broker *br = image_broker_find(&b->image, leader);
     const struct image_endpoint *ep = br != NULL ? image_broker_endpoint(br, ctx->listener) : NULL;
@@ -173,7 +158,7 @@ static void join_error(struct msg_join_group_response *resp, int16_t error,
   resp->protocol_type = NULL_STR;
   resp->protocol_name = EMPTY_STR; /* Kafka's error answers keep the field's default "" */
   resp->leader = EMPTY_STR;
-  resp->member_id = non_null(member_id);
+  resp->member_id = wire_str_or_empty(member_id);
 }
 
 static void join_answer(struct deferred *d, const struct group_out *o) {
@@ -185,10 +170,10 @@ static void join_answer(struct deferred *d, const struct group_out *o) {
   resp->error_code = j->error;
   resp->generation_id = j->generation_id;
   resp->skip_assignment = j->skip_assignment;
-  bool ok = copy_str(a, j->protocol_type, &resp->protocol_type) &&
-            copy_str(a, j->protocol_name, &resp->protocol_name) &&
-            copy_str(a, non_null(j->leader), &resp->leader) &&
-            copy_str(a, non_null(j->member_id), &resp->member_id);
+  bool ok = wire_arena_str(a, j->protocol_type, &resp->protocol_type) &&
+            wire_arena_str(a, j->protocol_name, &resp->protocol_name) &&
+            wire_arena_str(a, wire_str_or_empty(j->leader), &resp->leader) &&
+            wire_arena_str(a, wire_str_or_empty(j->member_id), &resp->member_id);
   if (v < 7 && resp->protocol_name.len < 0) resp->protocol_name = EMPTY_STR;
   resp->members.count = 0;
   if (ok && j->member_count > 0) {
@@ -197,8 +182,8 @@ static void join_answer(struct deferred *d, const struct group_out *o) {
     for (size_t i = 0; ok && i < j->member_count; i++) {
       struct msg_join_group_response_member *m = &resp->members.items[i];
       msg_join_group_response_member_init(m);
-      ok = copy_str(a, j->members[i].member_id, &m->member_id) &&
-           copy_str(a, j->members[i].group_instance_id, &m->group_instance_id) &&
+      ok = wire_arena_str(a, j->members[i].member_id, &m->member_id) &&
+           wire_arena_str(a, j->members[i].group_instance_id, &m->group_instance_id) &&
            copy_bytes(a, j->members[i].metadata, &m->metadata);
     }
     if (ok) resp->members.count = (int32_t)j->member_count;
@@ -224,14 +209,14 @@ int handle_join_group(struct request_ctx *ctx, const void *request, void *respon
         (struct group_protocol){req->protocols.items[i].name, req->protocols.items[i].metadata};
   struct group_join_request jr = {ctx->api_version,
                                   req->group_id,
-                                  non_null(req->member_id),
+                                  wire_str_or_empty(req->member_id),
                                   req->group_instance_id,
                                   req->session_timeout_ms,
                                   ctx->api_version >= 1 ? req->rebalance_timeout_ms : -1,
-                                  non_null(req->protocol_type),
+                                  wire_str_or_empty(req->protocol_type),
                                   protocols,
                                   n,
-                                  non_null(ctx->header->client_id),
+                                  wire_str_or_empty(ctx->header->client_id),
                                   client_host(ctx)};
   struct deferred *d = request_defer(ctx);
   if (d == NULL) return -1;
@@ -249,8 +234,8 @@ static void sync_answer(struct deferred *d, const struct group_out *o) {
   const struct group_sync_response *s = &o->u.sync;
   struct wire_arena *a = ctx->arena;
   resp->error_code = s->error;
-  bool ok = copy_str(a, s->protocol_type, &resp->protocol_type) &&
-            copy_str(a, s->protocol_name, &resp->protocol_name) &&
+  bool ok = wire_arena_str(a, s->protocol_type, &resp->protocol_type) &&
+            wire_arena_str(a, s->protocol_name, &resp->protocol_name) &&
             copy_bytes(a, s->assignment, &resp->assignment);
   if (resp->assignment.ptr == NULL)
     resp->assignment = (struct wire_bytes){(const uint8_t *)"", 0, NULL};
@@ -279,7 +264,7 @@ int handle_sync_group(struct request_ctx *ctx, const void *request, void *respon
     as[i] = (struct group_assignment){req->assignments.items[i].member_id,
                                       req->assignments.items[i].assignment};
   struct group_sync_request sr = {req->group_id,
-                                  non_null(req->member_id),
+                                  wire_str_or_empty(req->member_id),
                                   req->group_instance_id,
                                   req->generation_id,
                                   ctx->api_version >= 5 ? req->protocol_type : NULL_STR,
@@ -302,9 +287,9 @@ int handle_heartbeat(struct request_ctx *ctx, const void *request, void *respons
   struct broker *b = ctx->broker;
   resp->error_code = group_gate(b, req->group_id);
   if (resp->error_code != ERR_NONE) return 0;
-  resp->error_code = group_heartbeat(groups_coord(b), req->group_id, non_null(req->member_id),
-                                     req->group_instance_id, req->generation_id, broker_now_ms(),
-                                     groups_outputs(b));
+  resp->error_code = group_heartbeat(groups_coord(b), req->group_id,
+                                     wire_str_or_empty(req->member_id), req->group_instance_id,
+                                     req->generation_id, broker_now_ms(), groups_outputs(b));
   groups_run_outputs(b);
   return 0;
 }
@@ -321,9 +306,10 @@ int handle_leave_group(struct request_ctx *ctx, const void *request, void *respo
   int16_t *errors = wire_arena_alloc_array(ctx->arena, n, sizeof(*errors));
   if ((n > 0 && members == NULL) || (n > 0 && errors == NULL)) return -1;
   for (size_t i = 0; i < n; i++)
-    members[i] = batched ? (struct group_leaving){non_null(req->members.items[i].member_id),
-                                                  req->members.items[i].group_instance_id}
-                         : (struct group_leaving){non_null(req->member_id), NULL_STR};
+    members[i] = batched
+                     ? (struct group_leaving){wire_str_or_empty(req->members.items[i].member_id),
+                                              req->members.items[i].group_instance_id}
+                     : (struct group_leaving){wire_str_or_empty(req->member_id), NULL_STR};
   int16_t top = group_leave(groups_coord(b), req->group_id, members, n, errors, broker_now_ms(),
                             groups_outputs(b));
   groups_run_outputs(b);
@@ -356,7 +342,7 @@ static int describe_one(struct request_ctx *ctx, bool include_ops, struct wire_s
                         struct msg_describe_groups_response_described_group *out) {
   struct broker *b = ctx->broker;
   msg_describe_groups_response_described_group_init(out);
-  out->group_id = non_null(id);
+  out->group_id = wire_str_or_empty(id);
   out->group_state = EMPTY_STR;
   out->protocol_type = EMPTY_STR;
   out->protocol_data = EMPTY_STR;
@@ -388,8 +374,8 @@ static int describe_one(struct request_ctx *ctx, bool include_ops, struct wire_s
     msg_describe_groups_response_described_group_member_init(m);
     m->member_id = gd.members[i].member_id;
     m->group_instance_id = gd.members[i].group_instance_id;
-    m->client_id = non_null(gd.members[i].client_id);
-    m->client_host = non_null(gd.members[i].client_host);
+    m->client_id = wire_str_or_empty(gd.members[i].client_id);
+    m->client_host = wire_str_or_empty(gd.members[i].client_host);
     m->member_metadata = gd.members[i].metadata;
     m->member_assignment = gd.members[i].assignment;
   }
@@ -438,7 +424,7 @@ int handle_list_groups(struct request_ctx *ctx, const void *request, void *respo
     struct msg_list_groups_response_listed_group *l = &resp->groups.items[i];
     msg_list_groups_response_listed_group_init(l);
     l->group_id = items[i].group_id;
-    l->protocol_type = non_null(items[i].protocol_type);
+    l->protocol_type = wire_str_or_empty(items[i].protocol_type);
     l->group_state = items[i].state;
     l->group_type = items[i].type;
   }
@@ -516,11 +502,11 @@ int handle_delete_groups(struct request_ctx *ctx, const void *request, void *res
     struct wire_str id = req->groups_names.items[i];
     bool seen = false;
     for (int32_t j = 0; j < count && !seen; j++)
-      seen = wire_str_same(resp->results.items[j].group_id, non_null(id));
+      seen = wire_str_same(resp->results.items[j].group_id, wire_str_or_empty(id));
     if (seen) continue;
     struct msg_delete_groups_response_deletable_group_result *r = &resp->results.items[count];
     msg_delete_groups_response_deletable_group_result_init(r);
-    r->group_id = non_null(id);
+    r->group_id = wire_str_or_empty(id);
     slots[count] = (struct delete_slot){op, count};
     resp->results.count = ++count;
     r->error_code = delete_one(ctx, op, &slots[count - 1], id);

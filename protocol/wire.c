@@ -72,6 +72,17 @@ char *wire_arena_cstr(struct wire_arena *a, struct wire_str s) {
   return out;
 }
 
+bool wire_arena_str(struct wire_arena *a, struct wire_str s, struct wire_str *out) {
+  if (s.len < 0) {
+    *out = s;
+    return true;
+  }
+  char *p = wire_arena_cstr(a, s);
+  if (p == NULL) return false;
+  *out = (struct wire_str){p, s.len};
+  return true;
+}
+
 void wire_arena_free(struct wire_arena *a) {
   struct wire_arena_chunk *c = a->head;
   while (c != NULL) {

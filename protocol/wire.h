@@ -92,6 +92,8 @@ void wire_arena_free(struct wire_arena *a);
  * when the arena is full). */
 char *wire_arena_strdup(struct wire_arena *a, const char *s);
 char *wire_arena_cstr(struct wire_arena *a, struct wire_str s);
+/* A copy of a wire string in the arena (null stays null); false when the arena is full. */
+bool wire_arena_str(struct wire_arena *a, struct wire_str s, struct wire_str *out);
 
 struct wire_reader {
   const uint8_t *p, *end;
@@ -173,6 +175,10 @@ static inline struct wire_str wire_str_of(const char *s) {
     while (s[v.len] != '\0') v.len++;
   }
   return v;
+}
+/* s, or "" for a null string (fields that have no null). */
+static inline struct wire_str wire_str_or_empty(struct wire_str s) {
+  return s.len < 0 ? (struct wire_str){"", 0} : s;
 }
 bool wire_str_eq(struct wire_str a, const char *b);
 /* Whether two wire strings hold the same bytes (two nulls are the same). */

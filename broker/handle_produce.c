@@ -42,6 +42,7 @@
 #include "partitions.h"
 #include "record_batch.h"
 #include "topic_config.h"
+#include "topics.h"
 
 struct produce_op;
 
@@ -153,11 +154,6 @@ void produce_shutdown(struct broker *b) {
 }
 
 /* ---- one partition ---- */
-
-static bool internal_topic(const char *name) {
-  return strcmp(name, "__consumer_offsets") == 0 || strcmp(name, "__transaction_state") == 0 ||
-         strcmp(name, "__share_group_state") == 0;
-}
 
 /* The topic's settings as the batch checks need them. -1: out of arena. */
 static int topic_policy(struct broker *b, const struct image_topic *t, int16_t version,
@@ -381,7 +377,7 @@ int handle_produce(struct request_ctx *ctx, const void *request, void *response)
         err = version >= 13 ? ERR_UNKNOWN_TOPIC_ID : ERR_UNKNOWN_TOPIC_OR_PARTITION;
       if (err == ERR_NONE) err = bc_check_request(data, size, version);
       if (err == ERR_NONE && !acks_valid) err = ERR_INVALID_REQUIRED_ACKS;
-      if (err == ERR_NONE && internal_topic(t->name) && !admin_client)
+      if (err == ERR_NONE && topic_is_internal(wire_str_of(t->name)) && !admin_client)
         err = ERR_INVALID_TOPIC_EXCEPTION;
       if (err == ERR_NONE) {
         err = partitions_get(b, t, pd->index, &log);

@@ -223,6 +223,7 @@ fail:
 void broker_storage_close(struct broker *b) {
   controller_destroy(b);
   partitions_timers_stop(b);
+  partitions_cleaner_stop(b);
   fetch_shutdown(b);        /* before the waiters go: waiting fetches are answered */
   produce_shutdown(b);      /* likewise waiting acks=all produces */
   groups_shutdown(b);       /* parked group requests and coordinator writes */

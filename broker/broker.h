@@ -26,6 +26,7 @@ struct fetch_state;
 struct groups;
 struct produce_state;
 struct producer_ids;
+struct log_cleaner;
 struct logdir;
 struct partition_waiters;
 struct mlog;
@@ -47,6 +48,7 @@ struct broker {
   struct event_base *base;
   struct storage_io *io;
   struct storage_flusher *flusher;
+  struct log_cleaner *cleaner; /* log compaction's threads (partitions.c) */
   struct durable_queue *durable;
   struct mlog *mlog;
   struct controller *controller;

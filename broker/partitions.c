@@ -9,30 +9,95 @@
 #include "durable_queue.h"
 #include "errors.h"
 #include "log.h"
+#include "log_cleaner.h"
 #include "logdir.h"
 #include "meta.h"
 #include "topic_config.h"
 
 enum { PARTITION_METADATA_MAX = 256 };
 
-void partitions_config_for(void *broker, const char *topic, struct plog_config *out) {
-  const struct broker *b = broker;
+/* The broker's defaults plus the topic's overrides (topic NULL: the defaults). */
+static void settings_for(const struct broker *b, const char *topic, struct topic_settings *out) {
   const struct image_topic *t =
       topic != NULL ? image_topic_find(&b->image, topic, strlen(topic)) : NULL;
   size_t n = t != NULL ? t->configs.count : 0;
   struct config_override *ov = calloc(n + 1, sizeof(*ov));
-  struct topic_settings settings;
   for (size_t i = 0; ov != NULL && i < n; i++) {
     ov[i].name = t->configs.items[i].name;
     ov[i].value = t->configs.items[i].value;
   }
-  topic_config_settings(b->cfg, ov, ov != NULL ? (int)n : 0, &settings);
+  topic_config_settings(b->cfg, ov, ov != NULL ? (int)n : 0, out);
   free(ov);
-  *out = settings.plog;
   int64_t expiration_ms;
   if (config_get_int64(b->cfg, "producer.id.expiration.ms", &expiration_ms) == 0 &&
       expiration_ms >= 1)
-    out->producer_id_expiration_ms = expiration_ms;
+    out->plog.producer_id_expiration_ms = expiration_ms;
+}
+
+void partitions_config_for(void *broker, const char *topic, struct plog_config *out) {
+  struct topic_settings settings;
+  settings_for(broker, topic, &settings);
+  *out = settings.plog;
+}
+
+/* ---- the log cleaner: compacted logs registered, the others not ---- */
+
+static void cleaner_sync(struct broker *b, struct plog *log, const struct topic_settings *st) {
+  if (b->cleaner == NULL) return;
+  if (!st->cleanup_compact) {
+    log_cleaner_remove(b->cleaner, log);
+    return;
+  }
+  struct log_cleaner_settings c = {st->min_cleanable_dirty_ratio, st->min_compaction_lag_ms,
+                                   st->max_compaction_lag_ms, st->delete_retention_ms};
+  if (log_cleaner_add(b->cleaner, log, &c) != 0)
+    log_error("storage", "%s will not be compacted: out of memory", plog_dir(log));
+}
+
+/* Runs on a cleaner thread: only logs. */
+static void cleaner_on_pass(void *arg, struct plog *log, int rc, const struct cleaner_stats *st) {
+  (void)arg;
+  if (rc == -ECANCELED || rc == -EAGAIN) return;
+  if (rc != 0) {
+    log_error("storage", "compacting %s failed: %s; it is left uncompacted until a restart",
+              plog_dir(log), strerror(-rc));
+  } else if (st->segments_cleaned > 0) {
+    log_info("storage",
+             "compacted %s up to offset %lld: %llu segments rewritten, %llu records removed "
+             "(%llu tombstones), %llu bytes read, %llu written",
+             plog_dir(log), (long long)st->cleaned_up_to, (unsigned long long)st->segments_cleaned,
+             (unsigned long long)st->records_removed, (unsigned long long)st->tombstones_removed,
+             (unsigned long long)st->bytes_read, (unsigned long long)st->bytes_written);
+  }
+}
+
+static double config_double(const struct config *cfg, const char *key, double fallback) {
+  const char *v = config_get(cfg, key);
+  return v != NULL ? strtod(v, NULL) : fallback;
+}
+
+/* Starts the cleaner, or hands it the broker's log.cleaner.* settings as they are now. */
+static void cleaner_configure(struct broker *b) {
+  struct log_cleaner_config c = {0};
+  int64_t threads = 1, dedupe = 128LL << 20, backoff = 15000;
+  bool enable = true;
+  config_get_bool(b->cfg, "log.cleaner.enable", &enable);
+  config_get_int64(b->cfg, "log.cleaner.threads", &threads);
+  config_get_int64(b->cfg, "log.cleaner.dedupe.buffer.size", &dedupe);
+  config_get_int64(b->cfg, "log.cleaner.backoff.ms", &backoff);
+  c.threads = enable ? (int)threads : 0;
+  c.dedupe_buffer_bytes = (uint64_t)dedupe;
+  c.io_max_bytes_per_second = config_double(b->cfg, "log.cleaner.io.max.bytes.per.second", 1e308);
+  c.backoff_ms = backoff;
+  c.on_pass = cleaner_on_pass;
+  int rc = b->cleaner == NULL ? log_cleaner_start(&c, &b->cleaner)
+                              : log_cleaner_reconfigure(b->cleaner, &c);
+  if (rc != 0) log_error("storage", "the log cleaner cannot start: %s", strerror(-rc));
+}
+
+void partitions_cleaner_stop(struct broker *b) {
+  log_cleaner_stop(b->cleaner);
+  b->cleaner = NULL;
 }
 
 static bool hosted_here(const struct broker *b, const struct image_partition *p) {
@@ -145,6 +210,7 @@ static void log_delete(struct broker *b, const char *topic, int32_t partition) {
   struct plog *log = logdir_find(b->logs, topic, partition);
   if (log == NULL) return;
   wake_all(b, log, true);
+  if (b->cleaner != NULL) log_cleaner_remove(b->cleaner, log);
   int rc = logdir_delete(b->logs, topic, partition);
   durable_queue_forget(b->durable, log);
   if (rc != 0)
@@ -162,9 +228,14 @@ static int log_ensure(struct broker *b, const struct image_topic *t, int32_t par
   }
   int rc = logdir_create(b->logs, t->name, partition, NULL, broker_now_ms(), &log);
   if (rc == 0) rc = metadata_write(b, log, &t->id);
-  if (rc != 0)
+  if (rc != 0) {
     log_error("storage", "creating the log of %s-%d: %s", t->name, partition, strerror(-rc));
-  return rc;
+    return rc;
+  }
+  struct topic_settings st;
+  settings_for(b, t->name, &st);
+  cleaner_sync(b, log, &st);
+  return 0;
 }
 
 int partitions_reconcile(struct broker *b) {
@@ -192,6 +263,14 @@ int partitions_reconcile(struct broker *b) {
   return 0;
 }
 
+/* One log takes a topic's settings as they are now. */
+static void log_reconfigure(struct broker *b, struct plog *log, const struct topic_settings *st) {
+  int rc = plog_set_config(log, &st->plog);
+  if (rc != 0) log_error("storage", "%s keeps its settings: %s", plog_dir(log), strerror(-rc));
+  cleaner_sync(b, log, st);
+  partitions_appended(b, log); /* flushing may have been turned off */
+}
+
 void partitions_apply_change(struct broker *b, const struct image_change *change) {
   if (b->logs == NULL) return;
   if (change->kind == IMAGE_CHANGE_TOPIC_REMOVED) {
@@ -203,17 +282,13 @@ void partitions_apply_change(struct broker *b, const struct image_change *change
     }
   } else if (change->kind == IMAGE_CHANGE_CONFIG && change->topic[0] != '\0') {
     /* a topic override changed: its partitions take the new settings now */
-    struct plog_config cfg;
-    partitions_config_for(b, change->topic, &cfg);
+    struct topic_settings st;
+    settings_for(b, change->topic, &st);
     for (size_t i = 0; i < logdir_count(b->logs); i++) {
       const char *topic, *dir;
       int32_t partition;
       struct plog *log = logdir_at(b->logs, i, &topic, &partition, &dir);
-      if (strcmp(topic, change->topic) != 0) continue;
-      int rc = plog_set_config(log, &cfg);
-      if (rc != 0)
-        log_error("storage", "%s-%d keeps its settings: %s", topic, partition, strerror(-rc));
-      partitions_appended(b, log); /* flushing may have been turned off */
+      if (strcmp(topic, change->topic) == 0) log_reconfigure(b, log, &st);
     }
   } else if (change->kind == IMAGE_CHANGE_PARTITION) {
     const struct image_topic *t = image_topic_by_id(&b->image, &change->topic_id);
@@ -224,7 +299,8 @@ void partitions_apply_change(struct broker *b, const struct image_change *change
 
 void partitions_reconfigure(struct broker *b) {
   if (b->logs == NULL) return;
-  struct plog_config cfg;
+  cleaner_configure(b);
+  struct topic_settings st;
   char last[256] = "";
   bool have = false;
   for (size_t i = 0; i < logdir_count(b->logs); i++) {
@@ -232,14 +308,11 @@ void partitions_reconfigure(struct broker *b) {
     int32_t partition;
     struct plog *log = logdir_at(b->logs, i, &topic, &partition, &dir);
     if (!have || strcmp(topic, last) != 0) { /* one lookup per topic */
-      partitions_config_for(b, topic, &cfg);
+      settings_for(b, topic, &st);
       snprintf(last, sizeof(last), "%s", topic);
       have = true;
     }
-    int rc = plog_set_config(log, &cfg);
-    if (rc != 0)
-      log_error("storage", "%s-%d keeps its settings: %s", topic, partition, strerror(-rc));
-    partitions_appended(b, log); /* flushing may have been turned off */
+    log_reconfigure(b, log, &st);
   }
 }
 

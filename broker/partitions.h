@@ -20,8 +20,11 @@ int partitions_reconcile(struct broker *b);
  * partitions_reconfigure). */
 void partitions_apply_change(struct broker *b, const struct image_change *change);
 /* Every open partition log takes the settings partitions_config_for gives now (after the
- * broker's effective configuration changed). */
+ * broker's effective configuration changed), and the log cleaner the broker's log.cleaner.*
+ * settings (it starts on the first call): compacted logs are registered with it. */
 void partitions_reconfigure(struct broker *b);
+/* Stops the log cleaner (before the logs close). */
+void partitions_cleaner_stop(struct broker *b);
 /* A partition log's durable end advanced (on the loop). */
 void partitions_on_durable(struct broker *b, struct plog *log, int64_t durable_end, int err);
 /* The log of a partition this broker leads. Kafka's errors otherwise: an index the topic does

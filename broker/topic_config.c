@@ -578,6 +578,7 @@ int topic_config_settings(const struct config *broker, const struct config_overr
             &pol);
   out->cleanup_delete = pol.del;
   out->cleanup_compact = pol.compact;
+  if (!pol.del) p->retention_ms = p->retention_bytes = -1; /* only the log start deletes */
   out->min_insync_replicas = (int32_t)eff_long(broker, ov, count, "min.insync.replicas");
   out->unclean_leader_election = eff_bool(broker, ov, count, "unclean.leader.election.enable");
   out->preallocate = eff_bool(broker, ov, count, "preallocate");
@@ -585,6 +586,9 @@ int topic_config_settings(const struct config *broker, const struct config_overr
   out->delete_retention_ms = eff_long(broker, ov, count, "delete.retention.ms");
   out->min_compaction_lag_ms = eff_long(broker, ov, count, "min.compaction.lag.ms");
   out->max_compaction_lag_ms = eff_long(broker, ov, count, "max.compaction.lag.ms");
+  /* a compacted log rolls by max.compaction.lag.ms too, so its records get to be cleaned */
+  if (pol.compact && out->max_compaction_lag_ms > 0 && out->max_compaction_lag_ms < p->segment_ms)
+    p->segment_ms = out->max_compaction_lag_ms;
   out->min_cleanable_dirty_ratio = strtod(
       topic_config_value(broker, ov, count, "min.cleanable.dirty.ratio", buf, sizeof(buf)), NULL);
   out->file_delete_delay_ms = eff_long(broker, ov, count, "file.delete.delay.ms");

@@ -48,10 +48,12 @@
  * Readers: plog_read hands out a reference to a segment; a swapped-out segment is only
  * unreferenced (its inode lives until the last reader releases it; its names belong to the new
  * segment, so it is never unlinked by path), the same way retention's deletes stay safe.
- * Not yet: io_max_bytes_per_second (no throttling); the index rebuild and the fsyncs of a swap
- * run under the log's mutex; a background thread must also keep truncation from racing the
- * reads of closed segments (Kafka pauses cleaning before a truncation; plog_clean_swap refuses
- * a view older than a truncation with -EAGAIN). */
+ * Threads: a pass runs on a cleaner thread (log_cleaner.c), beside the loop's appends, reads,
+ * retention and truncations. It reads only the closed segments its view references; the
+ * rewrite's indexes are built and synced before the swap, so the log's mutex is held for renames
+ * and one directory fsync only. A swap refuses a segment that retention removed or a view older
+ * than a truncation (-EAGAIN); a truncation must still pause cleaning first (log_cleaner_pause)
+ * so that no pass reads a segment while it is cut. */
 #include "cleaner.h"
 
 #include <errno.h>
@@ -78,7 +80,7 @@ void cleaner_config_init(struct cleaner_config *c) {
   c->dedupe_buffer_bytes = 128ULL << 20;
   c->delete_retention_ms = 86400000;
   c->min_compaction_lag_ms = 0;
-  c->io_max_bytes_per_second = 1.7976931348623157e308;
+  c->max_compaction_lag_ms = INT64_MAX;
   c->inflate_max = CLEANER_INFLATE_MAX;
 }
 
@@ -176,7 +178,8 @@ struct cleaner {
   int out_fd;
   uint64_t out_pos;
   struct cleaner_stats st;
-  char cleaned_path[SEG_PATH_MAX + 32], swap_path[SEG_PATH_MAX + 32];
+  char cleaned_path[SEG_PATH_MAX + 32];
+  bool committed; /* the current swap passed its commit point */
 };
 
 static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
@@ -189,6 +192,10 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
   *p = n;
   *cap = ncap;
   return 0;
+}
+
+static int progress(struct cleaner *c, uint64_t bytes) {
+  return c->cfg->progress == NULL ? 0 : c->cfg->progress(c->cfg->progress_arg, bytes);
 }
 
 static int step(struct cleaner *c, enum cleaner_step s, int64_t base) {
@@ -207,7 +214,7 @@ static int read_batch(struct cleaner *c, struct segment *s, uint64_t pos, struct
   *size = (size_t)sb.size;
   *valid = rb_validate(c->batch, *size, rb) == RB_OK;
   if (!*valid) rb_parse_header(c->batch, *size, rb);
-  return 0;
+  return progress(c, sb.size);
 }
 
 /* Starts iterating the records of rb (in c->batch), inflating them when compressed. 1 when
@@ -364,8 +371,9 @@ static int out_flush(struct cleaner *c) {
   int rc = sio_pwrite(c->v.io, c->out_fd, c->out, c->out_size, c->out_pos);
   if (rc != 0) return rc;
   c->out_pos += c->out_size;
+  uint64_t written = c->out_size;
   c->out_size = 0;
-  return 0;
+  return progress(c, written);
 }
 
 static int out_append(struct cleaner *c, const uint8_t *p, size_t n) {
@@ -488,37 +496,67 @@ static int clean_batch(struct cleaner *c, const struct record_batch *rb, size_t 
   return c->out_size >= CLEANER_OUT_CHUNK ? out_flush(c) : 0;
 }
 
-/* plog_clean_swap's commit, under the log's mutex: .cleaned -> .swap -> .log. */
+/* Renames DIR/BASE<from> to DIR/BASE<to>. */
+static int rename_ext(struct cleaner *c, int64_t base, const char *from, const char *to) {
+  char a[SEG_PATH_MAX + 32], b[SEG_PATH_MAX + 32];
+  const char *dir = plog_dir(c->log);
+  int rc = seg_file_path(dir, base, from, a, sizeof(a));
+  if (rc == 0) rc = seg_file_path(dir, base, to, b, sizeof(b));
+  return rc == 0 ? sio_rename(c->v.io, a, b) : rc;
+}
+
+/* plog_clean_swap's commit, under the log's mutex: .log.cleaned -> .log.swap (committed once the
+ * directory is synced), the old indexes out, the rewrite's indexes in, .log.swap -> .log. */
 static int swap_commit(void *arg, struct segment *old) {
   struct cleaner *c = arg;
-  const char *dir = plog_dir(c->log);
+  int64_t base = old->base_offset;
   char path[SEG_PATH_MAX + 32];
-  int rc = sio_rename(c->v.io, c->cleaned_path, c->swap_path);
-  if (rc == 0) rc = sio_dir_sync(c->v.io, dir);
-  if (rc == 0) rc = step(c, CLEANER_STEP_SWAP_RENAMED, old->base_offset);
   static const char *const idx[] = {".index", ".timeindex"};
+  static const char *const idx_cleaned[] = {".index.cleaned", ".timeindex.cleaned"};
+  int rc = rename_ext(c, base, ".log.cleaned", ".log.swap");
+  if (rc == 0) rc = sio_dir_sync(c->v.io, plog_dir(c->log));
+  if (rc == 0) c->committed = true;
+  if (rc == 0) rc = step(c, CLEANER_STEP_SWAP_RENAMED, base);
   for (size_t k = 0; rc == 0 && k < 2; k++) {
-    rc = seg_file_path(dir, old->base_offset, idx[k], path, sizeof(path));
+    rc = seg_file_path(plog_dir(c->log), base, idx[k], path, sizeof(path));
     if (rc == 0) rc = sio_unlink(c->v.io, path);
     if (rc == -ENOENT) rc = 0;
   }
-  if (rc == 0) rc = step(c, CLEANER_STEP_OLD_INDEXES_GONE, old->base_offset);
-  if (rc == 0) rc = seg_file_path(dir, old->base_offset, ".log", path, sizeof(path));
-  if (rc == 0) rc = sio_rename(c->v.io, c->swap_path, path);
-  if (rc == 0) rc = step(c, CLEANER_STEP_SWAPPED, old->base_offset);
+  if (rc == 0) rc = step(c, CLEANER_STEP_OLD_INDEXES_GONE, base);
+  for (size_t k = 0; rc == 0 && k < 2; k++) rc = rename_ext(c, base, idx_cleaned[k], idx[k]);
+  if (rc == 0) rc = rename_ext(c, base, ".log.swap", ".log");
+  if (rc == 0) rc = step(c, CLEANER_STEP_SWAPPED, base);
   return rc;
+}
+
+/* Opens the rewrite as a segment and builds its indexes (BASE.index.cleaned and
+ * BASE.timeindex.cleaned), synced: all the reading happens here, off the log's mutex. */
+static int cleaned_open(struct cleaner *c, int64_t base, struct segment **out) {
+  struct segment *s = NULL;
+  bool missing, truncated = false;
+  int rc =
+      seg_open_suffixed(c->v.io, plog_dir(c->log), base, &c->v.seg_cfg, ".cleaned", &s, &missing);
+  if (rc != 0) return rc;
+  rc = seg_recover(s, base, UINT32_MAX, &truncated);
+  if (rc == 0 && truncated) rc = -EIO; /* what was just written and synced reads back torn */
+  if (rc == 0) rc = seg_make_inactive(s);
+  if (rc == 0) rc = seg_sync(s, true);
+  if (rc != 0) {
+    (void)seg_delete_files(s);
+    seg_unref(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
 }
 
 /* Steps 3-5 for closed segment i. */
 static int clean_segment(struct cleaner *c, size_t i) {
-  struct segment *s = c->v.segs[i];
-  const char *dir = plog_dir(c->log);
+  struct segment *s = c->v.segs[i], *cleaned = NULL;
   bool changed = false;
   uint64_t pos = 0;
-  int rc =
-      seg_file_path(dir, s->base_offset, ".log.cleaned", c->cleaned_path, sizeof(c->cleaned_path));
-  if (rc == 0)
-    rc = seg_file_path(dir, s->base_offset, ".log.swap", c->swap_path, sizeof(c->swap_path));
+  int rc = seg_file_path(plog_dir(c->log), s->base_offset, ".log.cleaned", c->cleaned_path,
+                         sizeof(c->cleaned_path));
   if (rc == 0) rc = sio_open(c->v.io, c->cleaned_path, O_RDWR | O_CREAT | O_TRUNC, &c->out_fd);
   if (rc != 0) return rc;
   c->out_pos = 0;
@@ -535,13 +573,32 @@ static int clean_segment(struct cleaner *c, size_t i) {
   if (rc == 0 && changed) rc = sio_fdatasync(c->v.io, c->out_fd);
   sio_close(c->v.io, c->out_fd);
   c->out_fd = -1;
-  if (rc == 0 && changed) rc = step(c, CLEANER_STEP_CLEANED_WRITTEN, s->base_offset);
-  if (rc == 0 && changed) rc = plog_clean_swap(c->log, &c->v, i, swap_commit, c);
-  if (rc == 0 && changed) {
+  if (rc != 0 || !changed) {
+    (void)sio_unlink(c->v.io, c->cleaned_path); /* best effort */
+    return rc;
+  }
+  rc = step(c, CLEANER_STEP_CLEANED_WRITTEN, s->base_offset);
+  if (rc == 0) rc = cleaned_open(c, s->base_offset, &cleaned);
+  if (rc != 0) {
+    (void)sio_unlink(c->v.io, c->cleaned_path);
+    return rc;
+  }
+  c->committed = false;
+  rc = plog_clean_swap(c->log, &c->v, i, cleaned, swap_commit, c);
+  if (rc == 0) {
     c->st.segments_cleaned++;
     c->st.bytes_written += c->out_pos; /* an unchanged segment's rewrite is thrown away */
+  } else {
+    /* before the commit point the rewrite goes (the old segment's files were not touched);
+     * after it, recovery completes the swap (and this log is left alone until then) */
+    if (!c->committed) {
+      char swap[SEG_PATH_MAX + 32];
+      (void)seg_delete_files(cleaned);
+      if (seg_file_path(plog_dir(c->log), s->base_offset, ".log.swap", swap, sizeof(swap)) == 0)
+        (void)sio_unlink(c->v.io, swap);
+    }
+    seg_unref(cleaned);
   }
-  if (rc != 0 || !changed) (void)sio_unlink(c->v.io, c->cleaned_path); /* best effort */
   return rc;
 }
 
@@ -643,7 +700,16 @@ int cleaner_clean(struct plog *log, const struct cleaner_config *cfg, int64_t no
   int rc = cleaner_start(&c, log, cfg, now_ms);
   c.st.first_dirty = c.st.cleaned_up_to = c.first_dirty;
   if (rc != 0) goto out;
-  rc = omap_init(&c.map, cfg->dedupe_buffer_bytes);
+  /* the map needs no more slots than the dirty section has offsets (an empty map at most 90%
+   * full): a small log costs little memory however large the dedupe buffer */
+  uint64_t map_bytes = cfg->dedupe_buffer_bytes;
+  int64_t dirty_offsets = first_uncleanable(&c) - c.first_dirty;
+  uint64_t span = dirty_offsets > 0 ? (uint64_t)dirty_offsets : 0;
+  if (span < map_bytes / CLEANER_MAP_ENTRY_SIZE) {
+    uint64_t need = (span * 10 / 9 + 16) * CLEANER_MAP_ENTRY_SIZE;
+    if (need < map_bytes) map_bytes = need;
+  }
+  rc = omap_init(&c.map, map_bytes);
   if (rc == 0 && c.first_dirty < first_uncleanable(&c))
     rc = build_map(&c);
   else
@@ -662,19 +728,26 @@ out:
   return rc;
 }
 
-int cleaner_dirty_ratio(struct plog *log, const struct cleaner_config *cfg, int64_t now_ms,
-                        double *ratio, uint64_t *dirty_bytes) {
+int cleaner_cleanable(struct plog *log, const struct cleaner_config *cfg, int64_t now_ms,
+                      struct cleaner_cleanable *out) {
   struct cleaner c;
-  uint64_t clean = 0, dirty = 0;
+  memset(out, 0, sizeof(*out));
   int rc = cleaner_start(&c, log, cfg, now_ms);
-  for (size_t i = 0; rc == 0 && i < c.dirty_end; i++) {
-    if (c.v.segs[i]->next_offset <= c.first_dirty)
-      clean += c.v.segs[i]->size;
-    else
-      dirty += c.v.segs[i]->size;
+  int64_t oldest = INT64_MAX;
+  for (size_t i = 0; rc == 0 && i < c.v.count; i++) {
+    const struct segment *s = c.v.segs[i];
+    if (s->next_offset <= c.first_dirty) {
+      out->clean_bytes += s->size;
+      continue;
+    }
+    if (i < c.dirty_end) out->dirty_bytes += s->size;
+    if (s->rolling_timestamp > 0 && s->rolling_timestamp < oldest) oldest = s->rolling_timestamp;
   }
-  *ratio = clean + dirty == 0 ? 0.0 : (double)dirty / (double)(clean + dirty);
-  if (dirty_bytes != NULL) *dirty_bytes = dirty;
+  uint64_t total = out->clean_bytes + out->dirty_bytes;
+  out->ratio = total == 0 ? 0.0 : (double)out->dirty_bytes / (double)total;
+  int64_t lag = cfg->max_compaction_lag_ms > 0 ? cfg->max_compaction_lag_ms : 0;
+  if (rc == 0 && oldest != INT64_MAX && now_ms - lag > oldest)
+    out->compaction_delay_ms = now_ms - lag - oldest;
   cleaner_end(&c);
   return rc;
 }

@@ -30,11 +30,16 @@ enum cleaner_step {
 };
 
 struct cleaner_config {
-  uint64_t dedupe_buffer_bytes;   /* log.cleaner.dedupe.buffer.size, 128 MiB (one thread) */
-  int64_t delete_retention_ms;    /* delete.retention.ms, 1 day */
-  int64_t min_compaction_lag_ms;  /* min.compaction.lag.ms, 0 */
-  double io_max_bytes_per_second; /* log.cleaner.io.max.bytes.per.second: not applied yet */
-  uint32_t inflate_max;           /* cap of one batch's inflated records, 64 MiB */
+  uint64_t dedupe_buffer_bytes;  /* log.cleaner.dedupe.buffer.size, 128 MiB (one thread) */
+  int64_t delete_retention_ms;   /* delete.retention.ms, 1 day */
+  int64_t min_compaction_lag_ms; /* min.compaction.lag.ms, 0 */
+  int64_t max_compaction_lag_ms; /* max.compaction.lag.ms, Long.MAX (cleaner_cleanable only) */
+  uint32_t inflate_max;          /* cap of one batch's inflated records, 64 MiB */
+  /* Called after each batch read and each piece written with the bytes moved since the last
+   * call (log_cleaner.c throttles there, and stops an aborted pass); a non-zero return stops
+   * the pass with that error. NULL: never called. */
+  int (*progress)(void *arg, uint64_t bytes);
+  void *progress_arg;
   /* tests: called at each step; a non-zero return stops the pass there with that error */
   int (*test_step)(void *arg, enum cleaner_step step, int64_t segment_base);
   void *test_step_arg;
@@ -58,11 +63,17 @@ struct cleaner_stats {
 int cleaner_clean(struct plog *log, const struct cleaner_config *cfg, int64_t now_ms,
                   struct cleaner_stats *out);
 
-/* min.cleanable.dirty.ratio's input (Kafka's LogToClean.cleanableRatio): bytes of the closed
- * segments from the first dirty offset up to the first uncleanable one, over those bytes plus
- * the clean segments' below it; 0 when there is nothing. *dirty_bytes may be NULL. */
-int cleaner_dirty_ratio(struct plog *log, const struct cleaner_config *cfg, int64_t now_ms,
-                        double *ratio, uint64_t *dirty_bytes);
+/* What decides whether a log is worth a pass (Kafka's LogToClean and maxCompactionDelay). */
+struct cleaner_cleanable {
+  uint64_t clean_bytes; /* closed segments wholly below the first dirty offset */
+  uint64_t dirty_bytes; /* closed segments from there up to the first uncleanable one */
+  double ratio;         /* dirty / (clean + dirty), 0 when both are 0: min.cleanable.dirty.ratio */
+  /* how long ago the oldest dirty batch (a closed segment's first batch's timestamp) passed
+   * max.compaction.lag.ms; 0 when none did. > 0 makes the log due whatever its ratio. */
+  int64_t compaction_delay_ms;
+};
+int cleaner_cleanable(struct plog *log, const struct cleaner_config *cfg, int64_t now_ms,
+                      struct cleaner_cleanable *out);
 
 /* The checkpointed offset of the log (-ENOENT when the file or its entry is missing). */
 int cleaner_checkpoint_read(struct plog *log, int64_t *offset);

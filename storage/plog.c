@@ -1155,6 +1155,7 @@ int plog_clean_view_take(struct plog *log, struct plog_clean_view *v) {
   v->active_base = plog_active(log)->base_offset;
   v->generation = log->truncations;
   v->io = log->io;
+  v->seg_cfg = log->seg_cfg;
 out:
   pthread_mutex_unlock(&log->mu);
   if (rc != 0) plog_clean_view_release(v);
@@ -1169,10 +1170,10 @@ void plog_clean_view_release(struct plog_clean_view *v) {
 }
 
 int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
-                    int (*commit)(void *arg, struct segment *old), void *arg) {
-  struct segment *old = v->segs[i], *s = NULL;
+                    struct segment *cleaned, int (*commit)(void *arg, struct segment *old),
+                    void *arg) {
+  struct segment *old = v->segs[i];
   size_t j = 0;
-  bool missing = false, truncated = false;
   int rc = 0;
   pthread_mutex_lock(&log->mu);
   while (j + 1 < log->seg_count && log->segs[j] != old) j++;
@@ -1180,25 +1181,18 @@ int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
     rc = -EAGAIN; /* truncated, or the segment is gone (retention) or active again */
     goto out;
   }
-  rc = commit(arg, old);
-  if (rc != 0) goto out; /* the old segment stays; recovery finishes a committed swap */
-  log->dir_dirty = true;
-  rc = seg_open(log->io, log->dir, old->base_offset, &log->seg_cfg, &s, &missing);
-  if (rc == 0) rc = seg_recover(s, old->base_offset, UINT32_MAX, &truncated);
-  if (rc == 0) rc = seg_make_inactive(s);
-  if (rc == 0) rc = seg_sync(s, true);
-  if (rc == 0) rc = sio_dir_sync(log->io, log->dir);
-  if (rc != 0) goto out;
   /* the cleaner keeps the last batch of every segment (emptied if need be): same end */
-  INVARIANT(!truncated && s->next_offset == old->next_offset);
-  /* the old files' names now belong to s: old is only unreferenced, never seg_delete_files'd;
-   * readers holding it keep reading its (unlinked) inode */
-  log->segs[j] = s;
-  s = NULL;
+  INVARIANT(cleaned->next_offset == old->next_offset);
+  rc = commit(arg, old);
+  if (rc != 0) goto out;     /* the old segment stays; recovery finishes a committed swap */
+  cleaned->suffix[0] = '\0'; /* its files have their segment names now */
+  log->dir_dirty = true;
+  /* the old files' names now belong to cleaned: old is only unreferenced, never
+   * seg_delete_files'd; readers holding it keep reading its (unlinked) inode */
+  log->segs[j] = cleaned;
   seg_unref(old);
   plog_check(log);
 out:
   pthread_mutex_unlock(&log->mu);
-  seg_unref(s);
   return rc;
 }

@@ -26,6 +26,7 @@
 
 #include "io.h"
 #include "producer_state.h"
+#include "segment.h"
 
 struct plog;
 struct segment;
@@ -213,16 +214,20 @@ struct plog_clean_view {
   int64_t log_start, high_watermark, active_base;
   uint64_t generation; /* truncations so far: a swap refuses a view older than a truncation */
   struct storage_io *io;
+  struct seg_config seg_cfg; /* the log's, for the rewrites' indexes */
 };
 int plog_clean_view_take(struct plog *log, struct plog_clean_view *v);
 void plog_clean_view_release(struct plog_clean_view *v);
 /* Under the log's mutex: checks that v->segs[i] is still a closed segment of the log and that
  * no truncation happened since the view (-EAGAIN otherwise, commit not called); calls commit,
- * which puts the rewritten file in place as BASE.log (cleaner.c: .cleaned -> .swap -> .log);
- * then opens it, rebuilds its indexes (a scan, under the mutex for now), syncs it and replaces
- * the old segment, which readers may still hold: it is unreferenced, never unlinked by path. */
+ * which gives cleaned (the rewrite, opened with seg_open_suffixed, indexes built and synced) its
+ * segment names (cleaner.c: .cleaned -> .swap -> .log); then puts cleaned in the old segment's
+ * place, taking over the caller's reference. The old segment, which readers may still hold, is
+ * only unreferenced, never unlinked by path. Only renames and one directory fsync (the commit
+ * point) happen under the mutex: appends and reads wait for nothing longer. */
 int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
-                    int (*commit)(void *arg, struct segment *old), void *arg);
+                    struct segment *cleaned, int (*commit)(void *arg, struct segment *old),
+                    void *arg);
 
 /* ---- the flusher (group commit), flusher.c ----
  * One thread serving many logs: appends mark a log due (flush.messages reached) or pending

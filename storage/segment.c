@@ -79,9 +79,16 @@ static int seg_alloc(struct storage_io *io, const char *dir, int64_t base_offset
   return 0;
 }
 
+enum { SEG_FILE_PATH_MAX = SEG_PATH_MAX + 32 };
+
+/* The path of one of the segment's files: DIR/BASE<ext><suffix>. */
+static void seg_path(const struct segment *s, const char *ext, char path[SEG_FILE_PATH_MAX]) {
+  snprintf(path, SEG_FILE_PATH_MAX, "%s%s%s", s->path, ext, s->suffix);
+}
+
 static int seg_open_file(struct segment *s, const char *ext, int flags, int *fd) {
-  char path[SEG_PATH_MAX + 16];
-  snprintf(path, sizeof(path), "%s%s", s->path, ext);
+  char path[SEG_FILE_PATH_MAX];
+  seg_path(s, ext, path);
   return sio_open(s->io, path, flags, fd);
 }
 
@@ -136,15 +143,23 @@ int seg_create(struct storage_io *io, const char *dir, int64_t base_offset,
 
 int seg_open(struct storage_io *io, const char *dir, int64_t base_offset,
              const struct seg_config *cfg, struct segment **out, bool *indexes_missing) {
+  return seg_open_suffixed(io, dir, base_offset, cfg, "", out, indexes_missing);
+}
+
+int seg_open_suffixed(struct storage_io *io, const char *dir, int64_t base_offset,
+                      const struct seg_config *cfg, const char *suffix, struct segment **out,
+                      bool *indexes_missing) {
   struct segment *s;
-  char path[SEG_PATH_MAX + 16];
+  char path[SEG_FILE_PATH_MAX];
+  if (strlen(suffix) >= sizeof(s->suffix)) return -EINVAL;
   int rc = seg_alloc(io, dir, base_offset, cfg, &s);
   if (rc != 0) return rc;
+  strcpy(s->suffix, suffix);
   /* the index files are missing when opening them without O_CREAT fails */
   bool missing = false;
   for (int i = 0; i < 2 && rc == 0; i++) {
     int fd;
-    snprintf(path, sizeof(path), "%s%s", s->path, i == 0 ? ".index" : ".timeindex");
+    seg_path(s, i == 0 ? ".index" : ".timeindex", path);
     rc = sio_open(io, path, O_RDONLY, &fd);
     if (rc == -ENOENT) {
       missing = true;
@@ -626,10 +641,10 @@ int seg_sync(struct segment *s, bool with_indexes) {
 
 int seg_delete_files(struct segment *s) {
   static const char *const exts[] = {".log", ".index", ".timeindex"};
-  char path[SEG_PATH_MAX + 16];
+  char path[SEG_FILE_PATH_MAX];
   int rc = 0;
   for (size_t i = 0; i < 3; i++) {
-    snprintf(path, sizeof(path), "%s%s", s->path, exts[i]);
+    seg_path(s, exts[i], path);
     int r = sio_unlink(s->io, path);
     if (r != 0 && r != -ENOENT && rc == 0) rc = r;
   }

@@ -40,6 +40,7 @@ struct segment {
   struct storage_io *io;
   int64_t base_offset;
   char path[SEG_PATH_MAX]; /* DIR/BASE, without extension */
+  char suffix[16];         /* after each extension: "" ("BASE.log"), or ".cleaned" */
   int log_fd, index_fd, time_fd;
   uint64_t size;       /* bytes of whole, valid batches in .log; nothing past it is served */
   int64_t next_offset; /* one past the last batch's last offset; base_offset when empty */
@@ -74,6 +75,12 @@ int seg_create(struct storage_io *io, const char *dir, int64_t base_offset,
  * Nothing is read yet: follow with seg_load or seg_recover. */
 int seg_open(struct storage_io *io, const char *dir, int64_t base_offset,
              const struct seg_config *cfg, struct segment **out, bool *indexes_missing);
+/* The same for the files BASE.log<suffix>, BASE.index<suffix> and BASE.timeindex<suffix>: the
+ * cleaner builds the indexes of its rewrite (".cleaned") before swapping it in, when its files
+ * take their segment names (then suffix becomes ""). */
+int seg_open_suffixed(struct storage_io *io, const char *dir, int64_t base_offset,
+                      const struct seg_config *cfg, const char *suffix, struct segment **out,
+                      bool *indexes_missing);
 /* Trusting the log up to its file size: loads the index files' valid prefix, then reads the
  * batch headers after the last index entry to learn next_offset and the largest timestamp. */
 int seg_load(struct segment *s);

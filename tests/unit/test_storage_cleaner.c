@@ -1,9 +1,12 @@
 /* Unit tests of log compaction (storage/cleaner.c): what a pass keeps, tombstones and their
  * delete horizon, the compaction lag, a small dedupe buffer, compressed batches, and crashes at
- * each step of a segment swap (through the fault-injecting I/O). */
+ * each step of a segment swap (through the fault-injecting I/O); and of the cleaner's threads
+ * (storage/log_cleaner.c): choosing, aborting, pausing and throttling. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "cleaner.h"
 #include "compression.h"
 #include "io_fault.h"
+#include "log_cleaner.h"
 #include "plog.h"
 #include "record_batch.h"
 
@@ -432,21 +436,28 @@ START_TEST(min_compaction_lag_keeps_recent_segments_dirty) {
   cfg.dedupe_buffer_bytes = 1 << 20;
   cfg.min_compaction_lag_ms = 10000;
   struct cleaner_stats st;
-  double ratio;
-  ck_assert_int_eq(cleaner_dirty_ratio(log, &cfg, 14000, &ratio, NULL), 0);
-  ck_assert(ratio == 0.0);
+  struct cleaner_cleanable cl;
+  ck_assert_int_eq(cleaner_cleanable(log, &cfg, 14000, &cl), 0);
+  ck_assert(cl.ratio == 0.0);
+  ck_assert_int_eq(cl.compaction_delay_ms, 0);
+  cfg.max_compaction_lag_ms = 8000; /* the first batch (5000) is 1000 ms past it at 14000 */
+  ck_assert_int_eq(cleaner_cleanable(log, &cfg, 14000, &cl), 0);
+  ck_assert_int_eq(cl.compaction_delay_ms, 1000);
+  cfg.max_compaction_lag_ms = INT64_MAX;
   ck_assert_int_eq(cleaner_clean(log, &cfg, 14000, &st), 0); /* records at 5000 > 14000 - 10000 */
   ck_assert_uint_eq(st.records_removed, 0);
   ck_assert_int_eq(st.cleaned_up_to, 0);
   ck_assert_uint_eq(collect(log, got, MODEL_MAX, NULL), 100);
-  ck_assert_int_eq(cleaner_dirty_ratio(log, &cfg, 15001, &ratio, NULL), 0);
-  ck_assert(ratio == 1.0);
+  ck_assert_int_eq(cleaner_cleanable(log, &cfg, 15001, &cl), 0);
+  ck_assert(cl.ratio == 1.0);
+  ck_assert_uint_gt(cl.dirty_bytes, 0);
   ck_assert_int_eq(cleaner_clean(log, &cfg, 15001, &st), 0);
   ck_assert_uint_gt(st.records_removed, 0);
   size_t n = collect(log, got, MODEL_MAX, NULL);
   assert_same(got, n, want, expected(&m, st.cleaned_up_to, false, want));
-  ck_assert_int_eq(cleaner_dirty_ratio(log, &cfg, 15001, &ratio, NULL), 0);
-  ck_assert(ratio == 0.0);
+  ck_assert_int_eq(cleaner_cleanable(log, &cfg, 15001, &cl), 0);
+  ck_assert(cl.ratio == 0.0);
+  ck_assert_uint_gt(cl.clean_bytes, 0);
   plog_close(log, true);
 }
 END_TEST
@@ -656,6 +667,229 @@ START_TEST(a_reader_keeps_its_old_segment_across_a_swap) {
 }
 END_TEST
 
+/* ---- the cleaner's threads ---- */
+
+static struct {
+  pthread_mutex_t mu;
+  int ok, cancelled, failed; /* passes by outcome */
+  struct cleaner_stats last_ok;
+} passes = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, {0}};
+
+static void on_pass(void *arg, struct plog *log, int rc, const struct cleaner_stats *st) {
+  (void)arg;
+  (void)log;
+  pthread_mutex_lock(&passes.mu);
+  if (rc == 0) {
+    passes.ok++;
+    passes.last_ok = *st;
+  } else if (rc == -ECANCELED) {
+    passes.cancelled++;
+  } else if (rc != -EAGAIN) {
+    passes.failed++;
+  }
+  pthread_mutex_unlock(&passes.mu);
+}
+
+static void passes_reset(void) {
+  pthread_mutex_lock(&passes.mu);
+  passes.ok = passes.cancelled = passes.failed = 0;
+  pthread_mutex_unlock(&passes.mu);
+}
+
+static int passes_ok(void) {
+  pthread_mutex_lock(&passes.mu);
+  int n = passes.ok;
+  pthread_mutex_unlock(&passes.mu);
+  return n;
+}
+
+static int64_t fixed_now(void) { return 10000; }
+
+static struct log_cleaner *start_cleaner(double io_rate) {
+  struct log_cleaner_config c = {
+      .threads = 1,
+      .dedupe_buffer_bytes = 1 << 20,
+      .io_max_bytes_per_second = io_rate,
+      .backoff_ms = 20,
+      .now_ms = fixed_now,
+      .on_pass = on_pass,
+  };
+  struct log_cleaner *lc;
+  passes_reset();
+  ck_assert_int_eq(log_cleaner_start(&c, &lc), 0);
+  return lc;
+}
+
+static const struct log_cleaner_settings default_settings = {0.5, 0, INT64_MAX, 86400000};
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Polls for a successful pass for up to 20 s. */
+static void wait_ok_pass(void) {
+  double until = seconds_now() + 20;
+  while (passes_ok() == 0 && seconds_now() < until) usleep(10000);
+  ck_assert_int_gt(passes_ok(), 0);
+}
+
+/* What any reader of a log being compacted may see: records of the model at their own offsets,
+ * in order, and at least the latest record of every key. */
+static void assert_compacted_view(const struct model *m, const struct rec *g, size_t n) {
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    while (j < m->n && m->r[j].offset < g[i].offset) j++;
+    ck_assert_uint_lt(j, m->n);
+    ck_assert_int_eq(m->r[j].offset, g[i].offset);
+    ck_assert_str_eq(m->r[j].value, g[i].value);
+  }
+  for (size_t i = 0; i < m->n; i++) {
+    bool latest = true, present = false;
+    for (size_t k = i + 1; k < m->n && latest; k++) latest = strcmp(m->r[k].key, m->r[i].key) != 0;
+    for (size_t k = 0; k < n && latest && !present; k++) present = g[k].offset == m->r[i].offset;
+    ck_assert_msg(!latest || present, "the latest record of %s is missing", m->r[i].key);
+  }
+}
+
+/* Whether the partition directory holds a file ending in suffix. */
+static bool dir_has(const char *suffix) {
+  DIR *d = opendir(part_dir());
+  struct dirent *e;
+  bool found = false;
+  while (d != NULL && (e = readdir(d)) != NULL) {
+    size_t n = strlen(e->d_name), k = strlen(suffix);
+    found |= n >= k && strcmp(e->d_name + n - k, suffix) == 0;
+  }
+  if (d != NULL) closedir(d);
+  return found;
+}
+
+START_TEST(the_cleaner_thread_compacts_a_registered_log) {
+  static struct model m;
+  m.n = 0;
+  struct plog_open_args a = small_args(storage_io_posix());
+  struct plog *log = open_log(&a);
+  append_updates(log, &m, 300, 5, 5000);
+  ready(log);
+  struct log_cleaner *lc = start_cleaner(1e308);
+  ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
+  wait_ok_pass();
+  log_cleaner_remove(lc, log);
+  struct cleaner_stats st = passes.last_ok;
+  ck_assert_uint_gt(st.segments_cleaned, 0);
+  size_t n = collect(log, got, MODEL_MAX, NULL);
+  assert_same(got, n, want, expected(&m, st.cleaned_up_to, false, want));
+  /* the ratio is now below min.cleanable.dirty.ratio: no further pass */
+  passes_reset();
+  ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
+  usleep(200000);
+  ck_assert_int_eq(passes_ok(), 0);
+  log_cleaner_stop(lc);
+  plog_close(log, true);
+}
+END_TEST
+
+START_TEST(removing_a_log_aborts_its_pass_and_waits_for_it) {
+  static struct model m;
+  m.n = 0;
+  struct plog_open_args a = small_args(storage_io_posix());
+  struct plog *log = open_log(&a);
+  append_updates(log, &m, 3000, 7, 5000); /* about 200 KB: 10 s or more at 20 KB/s */
+  ready(log);
+  struct log_cleaner *lc = start_cleaner(20000);
+  ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
+  usleep(700000);
+  double t0 = seconds_now();
+  log_cleaner_remove(lc, log);
+  double took = seconds_now() - t0;
+  ck_assert_msg(took < 2.0, "remove took %.2f s", took);
+  pthread_mutex_lock(&passes.mu);
+  ck_assert_int_eq(passes.cancelled, 1);
+  ck_assert_int_eq(passes.ok, 0);
+  pthread_mutex_unlock(&passes.mu);
+  ck_assert(!dir_has(".cleaned") && !dir_has(".swap"));
+  size_t n = collect(log, got, MODEL_MAX, NULL);
+  assert_compacted_view(&m, got, n);
+  log_cleaner_stop(lc);
+  plog_close(log, true);
+  /* what is on disk is as whole after a reopen */
+  a.clean_shutdown = true;
+  log = open_log(&a);
+  n = collect(log, got, MODEL_MAX, NULL);
+  assert_compacted_view(&m, got, n);
+  plog_close(log, true);
+}
+END_TEST
+
+START_TEST(a_paused_log_is_left_alone_until_resumed) {
+  static struct model m;
+  m.n = 0;
+  struct plog_open_args a = small_args(storage_io_posix());
+  struct plog *log = open_log(&a);
+  append_updates(log, &m, 300, 5, 5000);
+  ready(log);
+  struct log_cleaner *lc = start_cleaner(1e308);
+  struct log_cleaner_settings never = default_settings;
+  never.min_cleanable_ratio = 1.0; /* a ratio is never above it */
+  ck_assert_int_eq(log_cleaner_add(lc, log, &never), 0);
+  log_cleaner_pause(lc, log);
+  ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0); /* due, but paused */
+  usleep(300000);
+  ck_assert_int_eq(passes_ok(), 0);
+  log_cleaner_resume(lc, log);
+  wait_ok_pass();
+  log_cleaner_stop(lc); /* logs still registered are forgotten */
+  size_t n = collect(log, got, MODEL_MAX, NULL);
+  assert_same(got, n, want, expected(&m, passes.last_ok.cleaned_up_to, false, want));
+  plog_close(log, true);
+}
+END_TEST
+
+START_TEST(io_max_bytes_per_second_slows_a_pass_down) {
+  static struct model m;
+  m.n = 0;
+  struct plog_open_args a = small_args(storage_io_posix());
+  struct plog *log = open_log(&a);
+  append_updates(log, &m, 1500, 7, 5000);
+  ready(log);
+  double rate = 100000, t0 = seconds_now();
+  struct log_cleaner *lc = start_cleaner(rate);
+  ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
+  wait_ok_pass();
+  double took = seconds_now() - t0;
+  struct cleaner_stats st = passes.last_ok;
+  /* the throttle sleeps at the end of each 300 ms period: all but the last period's bytes */
+  double floor_s = (double)(st.bytes_read + st.bytes_written) / rate - 0.3;
+  ck_assert_msg(took >= floor_s, "%llu bytes in %.2f s",
+                (unsigned long long)(st.bytes_read + st.bytes_written), took);
+  log_cleaner_stop(lc);
+  plog_close(log, true);
+}
+END_TEST
+
+START_TEST(max_compaction_lag_makes_a_log_due_below_the_ratio) {
+  static struct model m;
+  m.n = 0;
+  struct plog_open_args a = small_args(storage_io_posix());
+  struct plog *log = open_log(&a);
+  append_updates(log, &m, 300, 5, 5000);
+  ready(log);
+  struct log_cleaner *lc = start_cleaner(1e308);
+  struct log_cleaner_settings never = default_settings;
+  never.min_cleanable_ratio = 1.0; /* a ratio is never above it */
+  ck_assert_int_eq(log_cleaner_add(lc, log, &never), 0);
+  usleep(200000);
+  ck_assert_int_eq(passes_ok(), 0);
+  never.max_compaction_lag_ms = 1000; /* the batches (5000) are past it at 10000 */
+  ck_assert_int_eq(log_cleaner_add(lc, log, &never), 0);
+  wait_ok_pass();
+  log_cleaner_stop(lc);
+  plog_close(log, true);
+}
+END_TEST
+
 static Suite *cleaner_suite(void) {
   Suite *s = suite_create("storage-cleaner");
   TCase *tc = tcase_create("cleaner");
@@ -669,6 +903,11 @@ static Suite *cleaner_suite(void) {
   tcase_add_test(tc, compressed_batches_are_filtered_and_recompressed);
   tcase_add_test(tc, a_crash_at_each_swap_step_leaves_each_segment_old_or_new);
   tcase_add_test(tc, a_reader_keeps_its_old_segment_across_a_swap);
+  tcase_add_test(tc, the_cleaner_thread_compacts_a_registered_log);
+  tcase_add_test(tc, removing_a_log_aborts_its_pass_and_waits_for_it);
+  tcase_add_test(tc, a_paused_log_is_left_alone_until_resumed);
+  tcase_add_test(tc, io_max_bytes_per_second_slows_a_pass_down);
+  tcase_add_test(tc, max_compaction_lag_makes_a_log_due_below_the_ratio);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,8 +13,10 @@
  *     batch mapped whole (end offset = its last offset + 1); a later pass continues from there.
  *     Records without a key, of transactional or control batches, or of batches that cannot be
  *     inflated/decoded are not mapped (so nothing older than them is ever dropped for them).
- *  3. Rewrite every closed segment whose base offset < end, oldest first, one segment into one
- *     BASE.log.cleaned (Kafka groups small segments; Quire keeps 1:1, simpler). A record is kept
+ *  3. Rewrite every closed segment whose base offset < end, oldest first, in groups (Kafka's
+ *     groupSegmentsBySize: consecutive segments whose sizes add up to at most segment.bytes,
+ *     so segments that cleaning shrank are merged by later passes), each group into one
+ *     BASE.log.cleaned named after its first segment. A record is kept
  *     when it has no key (Kafka drops those as invalid; Quire keeps them: Produce refuses them on
  *     compacted topics, so they predate a switch to compact and are the user's data), or its offset
  *     >= the map's offset for its key (absent: -1), unless it is a tombstone (null value) below
@@ -26,7 +28,7 @@
  *     timestamps; maxTimestamp recomputed (CreateTime); recompressed with the same codec (or
  *     written uncompressed if that fails); CRC recomputed. A batch left without records is
  *     dropped, except (a) the last batch of its producer (Kafka's rule, so the producer state
- *     survives) and (b) the last batch of the segment (Quire's rule: a segment keeps its end
+ *     survives) and (b) the last batch of the group (Quire's rule: a group keeps its end
  *     offset, so recovery's "a segment ends where the next begins" check still holds and
  *     plog_clean_swap can keep the array's invariants): both become empty batches (header only,
  *     recordCount 0, uncompressed, baseTimestamp = maxTimestamp), as Kafka writes them.
@@ -35,19 +37,21 @@
  *     timestamp deltas re-encoded against it). Tombstones go at the first pass after it, when
  *     they are below the pass's end offset (so the map holds their key and every older value
  *     of it is dropped in the same pass, older segments first).
- *  5. Swap, per segment (only when its bytes changed): .cleaned written, fdatasync'd; then under
- *     the log's mutex (plog_clean_swap): rename to BASE.log.swap, fsync of the directory (the
- *     commit point), unlink the old BASE.index / BASE.timeindex, rename BASE.log.swap over
- *     BASE.log, open it, rebuild its indexes, sync, replace the segment in the log. Recovery
- *     (plog_open) deletes .cleaned files and completes a .log.swap (old indexes deleted,
- *     renamed over BASE.log, scanned). A crash thus leaves each segment old or new, never a mix
- *     within one; segments are swapped oldest first, so a crash between two swaps leaves a log
+ *  5. Swap, per group (only when its bytes changed or it merges segments): .cleaned written and
+ *     fdatasync'd, opened as a segment whose indexes (BASE.index.cleaned, .timeindex.cleaned) are
+ *     built and synced; then under the log's mutex (plog_clean_swap): rename to BASE.log.swap,
+ *     fsync of the directory (the commit point), unlink the group's later segments, unlink the
+ *     old BASE.index / BASE.timeindex, rename the new indexes and BASE.log.swap over them, and
+ *     replace the group by the new segment in the log. Recovery (plog_open) deletes .cleaned
+ *     files and completes a .log.swap the same way (the segments below its end go, then the
+ *     old indexes; renamed over BASE.log, scanned). A crash thus leaves each group old or new,
+ *     never a mix; groups are swapped oldest first, so a crash between two swaps leaves a log
  *     whose compacted view is the same (a tombstone never goes before the older values it hides).
  *  6. Checkpoint: cleaned_up_to = end offset, written with sio_write_atomic in Kafka's format.
  *
  * Readers: plog_read hands out a reference to a segment; a swapped-out segment is only
- * unreferenced (its inode lives until the last reader releases it; its names belong to the new
- * segment, so it is never unlinked by path), the same way retention's deletes stay safe.
+ * unreferenced (its inode lives until the last reader releases it; the first one's names belong
+ * to the new segment, the others' are unlinked), the same way retention's deletes stay safe.
  * Threads: a pass runs on a cleaner thread (log_cleaner.c), beside the loop's appends, reads,
  * retention and truncations. It reads only the closed segments its view references; the
  * rewrite's indexes are built and synced before the swap, so the log's mutex is held for renames
@@ -506,10 +510,11 @@ static int rename_ext(struct cleaner *c, int64_t base, const char *from, const c
 }
 
 /* plog_clean_swap's commit, under the log's mutex: .log.cleaned -> .log.swap (committed once the
- * directory is synced), the old indexes out, the rewrite's indexes in, .log.swap -> .log. */
-static int swap_commit(void *arg, struct segment *old) {
+ * directory is synced); the group's later segments go; the first one's old indexes out, the
+ * rewrite's in; .log.swap -> .log. Recovery completes the same steps from a .swap. */
+static int swap_commit(void *arg, struct segment *const *old, size_t count) {
   struct cleaner *c = arg;
-  int64_t base = old->base_offset;
+  int64_t base = old[0]->base_offset;
   char path[SEG_PATH_MAX + 32];
   static const char *const idx[] = {".index", ".timeindex"};
   static const char *const idx_cleaned[] = {".index.cleaned", ".timeindex.cleaned"};
@@ -517,6 +522,8 @@ static int swap_commit(void *arg, struct segment *old) {
   if (rc == 0) rc = sio_dir_sync(c->v.io, plog_dir(c->log));
   if (rc == 0) c->committed = true;
   if (rc == 0) rc = step(c, CLEANER_STEP_SWAP_RENAMED, base);
+  /* never reused names: the merged segment is named after the first */
+  for (size_t k = 1; rc == 0 && k < count; k++) rc = seg_delete_files(old[k]);
   for (size_t k = 0; rc == 0 && k < 2; k++) {
     rc = seg_file_path(plog_dir(c->log), base, idx[k], path, sizeof(path));
     if (rc == 0) rc = sio_unlink(c->v.io, path);
@@ -550,24 +557,49 @@ static int cleaned_open(struct cleaner *c, int64_t base, struct segment **out) {
   return 0;
 }
 
-/* Steps 3-5 for closed segment i. */
-static int clean_segment(struct cleaner *c, size_t i) {
-  struct segment *s = c->v.segs[i], *cleaned = NULL;
-  bool changed = false;
-  uint64_t pos = 0;
-  int rc = seg_file_path(plog_dir(c->log), s->base_offset, ".log.cleaned", c->cleaned_path,
+/* The end of the group of segments from i rewritten into one file (Kafka's
+ * groupSegmentsBySize): consecutive non-empty segments below the pass's end whose sizes add up
+ * to at most segment.bytes, whose index entries fit one segment's indexes and whose offsets fit
+ * its relative offsets. Cleaned segments shrink, so later passes merge them. */
+static size_t group_end(const struct cleaner *c, size_t i) {
+  const struct plog_clean_view *v = &c->v;
+  const struct segment *first = v->segs[i];
+  uint64_t size = first->size;
+  size_t index = first->index_count, times = first->time_count, j = i + 1;
+  for (; j < v->count; j++) {
+    const struct segment *s = v->segs[j];
+    if (s->base_offset >= c->end_offset || s->size == 0 || size + s->size > v->segment_bytes ||
+        index + s->index_count >= first->index_max || times + s->time_count >= first->time_max ||
+        s->next_offset - first->base_offset > INT32_MAX)
+      break;
+    size += s->size;
+    index += s->index_count;
+    times += s->time_count;
+  }
+  return j;
+}
+
+/* Steps 3-5 for the closed segments [i, end): one rewrite named after segment i. */
+static int clean_group(struct cleaner *c, size_t i, size_t end) {
+  int64_t base = c->v.segs[i]->base_offset;
+  struct segment *cleaned = NULL;
+  bool changed = end - i > 1; /* a merge changes the files whatever the records */
+  int rc = seg_file_path(plog_dir(c->log), base, ".log.cleaned", c->cleaned_path,
                          sizeof(c->cleaned_path));
   if (rc == 0) rc = sio_open(c->v.io, c->cleaned_path, O_RDWR | O_CREAT | O_TRUNC, &c->out_fd);
   if (rc != 0) return rc;
   c->out_pos = 0;
   c->out_size = 0;
-  while (rc == 0 && pos < s->size) {
-    struct record_batch rb;
-    size_t size;
-    bool valid;
-    rc = read_batch(c, s, pos, &rb, &size, &valid);
-    if (rc == 0) rc = clean_batch(c, &rb, size, valid, pos + size == s->size, &changed);
-    pos += size;
+  for (size_t k = i; rc == 0 && k < end; k++) {
+    struct segment *s = c->v.segs[k];
+    for (uint64_t pos = 0; rc == 0 && pos < s->size;) {
+      struct record_batch rb;
+      size_t size;
+      bool valid;
+      rc = read_batch(c, s, pos, &rb, &size, &valid);
+      pos += size;
+      if (rc == 0) rc = clean_batch(c, &rb, size, valid, k + 1 == end && pos == s->size, &changed);
+    }
   }
   if (rc == 0) rc = out_flush(c);
   if (rc == 0 && changed) rc = sio_fdatasync(c->v.io, c->out_fd);
@@ -577,24 +609,24 @@ static int clean_segment(struct cleaner *c, size_t i) {
     (void)sio_unlink(c->v.io, c->cleaned_path); /* best effort */
     return rc;
   }
-  rc = step(c, CLEANER_STEP_CLEANED_WRITTEN, s->base_offset);
-  if (rc == 0) rc = cleaned_open(c, s->base_offset, &cleaned);
+  rc = step(c, CLEANER_STEP_CLEANED_WRITTEN, base);
+  if (rc == 0) rc = cleaned_open(c, base, &cleaned);
   if (rc != 0) {
     (void)sio_unlink(c->v.io, c->cleaned_path);
     return rc;
   }
   c->committed = false;
-  rc = plog_clean_swap(c->log, &c->v, i, cleaned, swap_commit, c);
+  rc = plog_clean_swap(c->log, &c->v, i, end - i, cleaned, swap_commit, c);
   if (rc == 0) {
-    c->st.segments_cleaned++;
+    c->st.segments_cleaned += end - i;
     c->st.bytes_written += c->out_pos; /* an unchanged segment's rewrite is thrown away */
   } else {
-    /* before the commit point the rewrite goes (the old segment's files were not touched);
+    /* before the commit point the rewrite goes (the old segments' files were not touched);
      * after it, recovery completes the swap (and this log is left alone until then) */
     if (!c->committed) {
       char swap[SEG_PATH_MAX + 32];
       (void)seg_delete_files(cleaned);
-      if (seg_file_path(plog_dir(c->log), s->base_offset, ".log.swap", swap, sizeof(swap)) == 0)
+      if (seg_file_path(plog_dir(c->log), base, ".log.swap", swap, sizeof(swap)) == 0)
         (void)sio_unlink(c->v.io, swap);
     }
     seg_unref(cleaned);
@@ -715,8 +747,11 @@ int cleaner_clean(struct plog *log, const struct cleaner_config *cfg, int64_t no
   else
     c.end_offset = c.first_dirty; /* nothing dirty: the clean section still loses the
                                    * tombstones whose delete horizon passed (empty map) */
-  for (size_t i = 0; rc == 0 && i < c.v.count && c.v.segs[i]->base_offset < c.end_offset; i++)
-    if (c.v.segs[i]->size > 0) rc = clean_segment(&c, i);
+  for (size_t i = 0, end; rc == 0 && i < c.v.count && c.v.segs[i]->base_offset < c.end_offset;
+       i = end) {
+    end = i + 1;
+    if (c.v.segs[i]->size > 0) rc = clean_group(&c, i, end = group_end(&c, i));
+  }
   if (rc == 0) rc = checkpoint_write(log, c.end_offset);
   if (rc == 0) {
     c.st.cleaned_up_to = c.end_offset;

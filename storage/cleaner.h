@@ -51,9 +51,9 @@ struct cleaner_stats {
   uint64_t bytes_read, bytes_written;
   uint64_t records_kept, records_removed; /* of the rewritten segments */
   uint64_t tombstones_removed;            /* counted in records_removed too */
-  uint64_t segments_cleaned;              /* swapped (an unchanged segment is left alone) */
-  int64_t first_dirty;   /* where the pass started (the checkpoint, at least the log start) */
-  int64_t cleaned_up_to; /* the checkpoint written: the dirty section below it is clean */
+  uint64_t segments_cleaned; /* swapped (an unchanged one is left alone), each merged one too */
+  int64_t first_dirty;       /* where the pass started (the checkpoint, at least the log start) */
+  int64_t cleaned_up_to;     /* the checkpoint written: the dirty section below it is clean */
 };
 
 /* One cleaning pass (Kafka's Cleaner.clean): maps key -> latest offset over the dirty section,

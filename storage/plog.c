@@ -181,6 +181,68 @@ static bool has_suffix(const char *s, const char *suffix) {
 
 /* Lists the segments' base offsets; removes leftovers (.deleted, .tmp, .cleaned, .swap, index
  * files without a .log). */
+/* One past the last offset of a compaction's rewrite (whole: synced before it was named
+ * .swap), from its batch headers. */
+static int swap_end_offset(struct plog *log, const char *path, int64_t *end) {
+  int fd;
+  uint64_t size, pos = 0;
+  int64_t mtime;
+  int rc = sio_open(log->io, path, O_RDONLY, &fd);
+  if (rc != 0) return rc;
+  rc = sio_fstat(log->io, fd, &size, &mtime);
+  *end = -1;
+  while (rc == 0 && pos + RB_HEADER_SIZE <= size) {
+    uint8_t hdr[RB_HEADER_SIZE];
+    struct record_batch b;
+    rc = sio_pread_full(log->io, fd, hdr, sizeof(hdr), pos);
+    if (rc != 0) break;
+    int v = rb_parse_header(hdr, sizeof(hdr), &b); /* a header alone is "truncated" */
+    if (v != RB_OK && v != RB_ETRUNCATED) {
+      rc = -EBADMSG;
+      break;
+    }
+    *end = rb_last_offset(&b) + 1;
+    pos += rb_size(&b);
+  }
+  sio_close(log->io, fd);
+  return rc == 0 && (pos != size || *end < 0) ? -EBADMSG : rc;
+}
+
+/* Completes the swap of DIR/<swap_name> (BASE.log.swap) as cleaner.c's commit does: the
+ * segments it merged (bases in (BASE, its end)) go, then BASE's indexes, then it becomes
+ * BASE.log. bases (sorted) loses the merged ones. */
+static int complete_swap(struct plog *log, const char *swap_name, int64_t base, int64_t *bases,
+                         size_t *n_bases) {
+  char swap[SEG_PATH_MAX + 64], path[SEG_PATH_MAX + 64];
+  static const char *const exts[] = {".log", ".index", ".timeindex"};
+  int64_t end;
+  snprintf(swap, sizeof(swap), "%s/%s", log->dir, swap_name);
+  int rc = swap_end_offset(log, swap, &end);
+  size_t kept = 0;
+  for (size_t i = 0; rc == 0 && i < *n_bases; i++) {
+    if (bases[i] <= base || bases[i] >= end) {
+      bases[kept++] = bases[i];
+      continue;
+    }
+    for (size_t k = 0; rc == 0 && k < 3; k++) {
+      rc = seg_file_path(log->dir, bases[i], exts[k], path, sizeof(path));
+      if (rc == 0) rc = sio_unlink(log->io, path);
+      if (rc == -ENOENT) rc = 0;
+    }
+  }
+  if (rc != 0) return rc;
+  *n_bases = kept;
+  for (size_t k = 1; k < 3; k++) {
+    rc = seg_file_path(log->dir, base, exts[k], path, sizeof(path));
+    if (rc == 0) rc = sio_unlink(log->io, path);
+    if (rc != 0 && rc != -ENOENT) return rc;
+  }
+  rc = seg_file_path(log->dir, base, ".log", path, sizeof(path));
+  if (rc == 0) rc = sio_rename(log->io, swap, path);
+  if (rc == 0) log->dir_dirty = true;
+  return rc;
+}
+
 static int plog_scan_dir(struct plog *log, int64_t **bases_out, size_t *count_out) {
   char **names = NULL;
   size_t count = 0, n_bases = 0;
@@ -199,28 +261,20 @@ static int plog_scan_dir(struct plog *log, int64_t **bases_out, size_t *count_ou
   }
   qsort(bases, n_bases, sizeof(*bases), cmp_i64);
   /* an interrupted compaction swap (cleaner.c): BASE.log.swap was complete and durable before it
-   * got that name, so it replaces BASE.log, whose index files go (rebuilt by the scan); without
-   * BASE.log (retention removed it since) it is dropped below with the other leftovers */
+   * got that name, so it replaces BASE.log and the segments it merged, whose index files go
+   * (rebuilt by the scan); without BASE.log (retention removed it since) it is dropped below
+   * with the other leftovers */
   for (size_t i = 0; i < count; i++) {
     int64_t base;
-    char swap[SEG_PATH_MAX + 64], to[SEG_PATH_MAX + 64];
+    char to[SEG_PATH_MAX + 64];
     size_t len = strlen(names[i]);
     if (!has_suffix(names[i], ".log.swap") || len != 20 + strlen(".log.swap")) continue;
     snprintf(to, sizeof(to), "%.*s", (int)(len - strlen(".swap")), names[i]);
     if (!parse_seg_name(to, ".log", &base) ||
         bsearch(&base, bases, n_bases, sizeof(*bases), cmp_i64) == NULL)
       continue;
-    static const char *const idx[] = {".index", ".timeindex"};
-    for (size_t k = 0; k < 2; k++) {
-      rc = seg_file_path(log->dir, base, idx[k], path, sizeof(path));
-      if (rc == 0) rc = sio_unlink(log->io, path);
-      if (rc != 0 && rc != -ENOENT) goto out;
-    }
-    snprintf(swap, sizeof(swap), "%s/%s", log->dir, names[i]);
-    rc = seg_file_path(log->dir, base, ".log", to, sizeof(to));
-    if (rc == 0) rc = sio_rename(log->io, swap, to);
+    rc = complete_swap(log, names[i], base, bases, &n_bases);
     if (rc != 0) goto out;
-    log->dir_dirty = true;
   }
   for (size_t i = 0; i < count; i++) {
     int64_t base;
@@ -1156,6 +1210,7 @@ int plog_clean_view_take(struct plog *log, struct plog_clean_view *v) {
   v->generation = log->truncations;
   v->io = log->io;
   v->seg_cfg = log->seg_cfg;
+  v->segment_bytes = log->cfg.segment_bytes;
 out:
   pthread_mutex_unlock(&log->mu);
   if (rc != 0) plog_clean_view_release(v);
@@ -1169,28 +1224,33 @@ void plog_clean_view_release(struct plog_clean_view *v) {
   memset(v, 0, sizeof(*v));
 }
 
-int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
-                    struct segment *cleaned, int (*commit)(void *arg, struct segment *old),
-                    void *arg) {
-  struct segment *old = v->segs[i];
+int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i, size_t count,
+                    struct segment *cleaned,
+                    int (*commit)(void *arg, struct segment *const *old, size_t count), void *arg) {
+  struct segment *const *old = v->segs + i;
   size_t j = 0;
   int rc = 0;
   pthread_mutex_lock(&log->mu);
-  while (j + 1 < log->seg_count && log->segs[j] != old) j++;
-  if (log->truncations != v->generation || j + 1 >= log->seg_count) {
-    rc = -EAGAIN; /* truncated, or the segment is gone (retention) or active again */
+  while (j + 1 < log->seg_count && log->segs[j] != old[0]) j++;
+  bool same = log->truncations == v->generation && j + count < log->seg_count;
+  for (size_t k = 1; same && k < count; k++) same = log->segs[j + k] == old[k];
+  if (!same) {
+    rc = -EAGAIN; /* truncated, or a segment is gone (retention) or active again */
     goto out;
   }
-  /* the cleaner keeps the last batch of every segment (emptied if need be): same end */
-  INVARIANT(cleaned->next_offset == old->next_offset);
-  rc = commit(arg, old);
-  if (rc != 0) goto out;     /* the old segment stays; recovery finishes a committed swap */
+  /* the cleaner keeps the last batch of every group (emptied if need be): same end */
+  INVARIANT(cleaned->next_offset == old[count - 1]->next_offset);
+  rc = commit(arg, old, count);
+  if (rc != 0) goto out;     /* the old segments stay; recovery finishes a committed swap */
   cleaned->suffix[0] = '\0'; /* its files have their segment names now */
   log->dir_dirty = true;
-  /* the old files' names now belong to cleaned: old is only unreferenced, never
-   * seg_delete_files'd; readers holding it keep reading its (unlinked) inode */
+  /* the first old segment's names now belong to cleaned and the others' files are unlinked:
+   * the old segments are only unreferenced; readers holding one keep reading its inode */
   log->segs[j] = cleaned;
-  seg_unref(old);
+  for (size_t k = 0; k < count; k++) seg_unref(old[k]);
+  memmove(log->segs + j + 1, log->segs + j + count,
+          (log->seg_count - j - count) * sizeof(*log->segs));
+  log->seg_count -= count - 1;
   plog_check(log);
 out:
   pthread_mutex_unlock(&log->mu);

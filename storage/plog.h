@@ -215,19 +215,21 @@ struct plog_clean_view {
   uint64_t generation; /* truncations so far: a swap refuses a view older than a truncation */
   struct storage_io *io;
   struct seg_config seg_cfg; /* the log's, for the rewrites' indexes */
+  uint64_t segment_bytes;    /* the log's segment.bytes: the largest merged rewrite */
 };
 int plog_clean_view_take(struct plog *log, struct plog_clean_view *v);
 void plog_clean_view_release(struct plog_clean_view *v);
-/* Under the log's mutex: checks that v->segs[i] is still a closed segment of the log and that
- * no truncation happened since the view (-EAGAIN otherwise, commit not called); calls commit,
- * which gives cleaned (the rewrite, opened with seg_open_suffixed, indexes built and synced) its
- * segment names (cleaner.c: .cleaned -> .swap -> .log); then puts cleaned in the old segment's
- * place, taking over the caller's reference. The old segment, which readers may still hold, is
- * only unreferenced, never unlinked by path. Only renames and one directory fsync (the commit
- * point) happen under the mutex: appends and reads wait for nothing longer. */
-int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
-                    struct segment *cleaned, int (*commit)(void *arg, struct segment *old),
-                    void *arg);
+/* Under the log's mutex: checks that v->segs[i, i + count) are still consecutive closed
+ * segments of the log and that no truncation happened since the view (-EAGAIN otherwise, commit
+ * not called); calls commit, which gives cleaned (their rewrite into one segment named after the
+ * first, opened with seg_open_suffixed, indexes built and synced) its segment names and removes
+ * the files of the others (cleaner.c: .cleaned -> .swap -> .log); then puts cleaned in their
+ * place, taking over the caller's reference. The old segments, which readers may still hold,
+ * are only unreferenced. Only renames, unlinks and one directory fsync (the commit point) happen
+ * under the mutex: appends and reads wait for nothing longer. */
+int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i, size_t count,
+                    struct segment *cleaned,
+                    int (*commit)(void *arg, struct segment *const *old, size_t count), void *arg);
 
 /* ---- the flusher (group commit), flusher.c ----
  * One thread serving many logs: appends mark a log due (flush.messages reached) or pending

@@ -333,7 +333,7 @@ START_TEST(many_updates_keep_only_the_latest_per_key_with_original_offsets) {
 }
 END_TEST
 
-START_TEST(a_second_pass_is_idempotent) {
+START_TEST(a_second_pass_merges_and_a_third_changes_nothing) {
   static struct model m;
   m.n = 0;
   struct plog_open_args a = small_args(storage_io_posix());
@@ -346,14 +346,22 @@ START_TEST(a_second_pass_is_idempotent) {
   struct cleaner_stats st;
   ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
   int64_t first_end = st.cleaned_up_to;
-  size_t n = collect(log, got, MODEL_MAX, NULL);
+  size_t n = collect(log, got, MODEL_MAX, NULL), segments = plog_segment_count(log);
+  /* the second pass merges the shrunken segments (Kafka's grouping by size), records unchanged */
   ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
   ck_assert_int_eq(st.first_dirty, first_end);
   ck_assert_int_eq(st.cleaned_up_to, first_end);
   ck_assert_uint_eq(st.records_removed, 0);
+  ck_assert_uint_gt(st.segments_cleaned, 1);
+  ck_assert_uint_lt(plog_segment_count(log), segments);
+  size_t n2 = collect(log, want, MODEL_MAX, NULL);
+  assert_same(got, n, want, n2);
+  /* the third one has nothing left to do */
+  ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
+  ck_assert_uint_eq(st.records_removed, 0);
   ck_assert_uint_eq(st.segments_cleaned, 0);
   ck_assert_uint_eq(st.bytes_written, 0);
-  size_t n2 = collect(log, want, MODEL_MAX, NULL);
+  n2 = collect(log, want, MODEL_MAX, NULL);
   assert_same(got, n, want, n2);
   /* new updates: the next pass maps only them but still cleans the older segments */
   append_updates(log, &m, 60, 5, 6000);
@@ -639,6 +647,69 @@ START_TEST(a_crash_at_each_swap_step_leaves_each_segment_old_or_new) {
 }
 END_TEST
 
+/* What any reader of a log being compacted may see: records of the model at their own offsets,
+ * in order, and at least the latest record of every key. */
+static void assert_compacted_view(const struct model *m, const struct rec *g, size_t n) {
+  size_t j = 0;
+  for (size_t i = 0; i < n; i++) {
+    while (j < m->n && m->r[j].offset < g[i].offset) j++;
+    ck_assert_uint_lt(j, m->n);
+    ck_assert_int_eq(m->r[j].offset, g[i].offset);
+    ck_assert_str_eq(m->r[j].value, g[i].value);
+  }
+  for (size_t i = 0; i < m->n; i++) {
+    bool latest = true, present = false;
+    for (size_t k = i + 1; k < m->n && latest; k++) latest = strcmp(m->r[k].key, m->r[i].key) != 0;
+    for (size_t k = 0; k < n && latest && !present; k++) present = g[k].offset == m->r[i].offset;
+    ck_assert_msg(!latest || present, "the latest record of %s is missing", m->r[i].key);
+  }
+}
+
+START_TEST(a_crash_at_each_step_of_a_merge_leaves_the_log_whole) {
+  static struct model m;
+  for (int at = CLEANER_STEP_CLEANED_WRITTEN; at <= CLEANER_STEP_CHECKPOINTED; at++) {
+    test_tmpdir_remove(tmp_root);
+    test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+    struct fault_io *f;
+    ck_assert_int_eq(fault_io_create(&f), 0);
+    struct plog_open_args a = small_args(fault_io_base(f));
+    struct plog *log = open_log(&a);
+    m.n = 0;
+    append_updates(log, &m, 150, 6, 5000);
+    ready(log);
+    struct cleaner_config cfg;
+    cleaner_config_init(&cfg);
+    cfg.dedupe_buffer_bytes = 1 << 20;
+    struct cleaner_stats st;
+    ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0); /* shrinks the segments */
+    ck_assert_int_eq(plog_flush(log), 0);
+    size_t segments = plog_segment_count(log);
+    struct crash cr = {f, (enum cleaner_step)at, 1, 0, false, -1};
+    cfg.test_step = crash_step;
+    cfg.test_step_arg = &cr;
+    ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), -EIO); /* merges them */
+    ck_assert(cr.crashed);
+    plog_close(log, false);
+    a.clean_shutdown = false;
+    a.recovery_point = 0;
+    log = open_log(&a);
+    ck_assert_int_eq(plog_log_end(log), 150);
+    size_t n = collect(log, got, MODEL_MAX, NULL);
+    assert_compacted_view(&m, got, n);
+    /* committed (.swap durable): the merge is complete after recovery */
+    if (at > CLEANER_STEP_CLEANED_WRITTEN) ck_assert_uint_lt(plog_segment_count(log), segments);
+    if (at == CLEANER_STEP_CLEANED_WRITTEN) ck_assert_uint_eq(plog_segment_count(log), segments);
+    cfg.test_step = NULL;
+    plog_set_high_watermark(log, plog_log_end(log));
+    ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
+    n = collect(log, got, MODEL_MAX, NULL);
+    assert_same(got, n, want, expected(&m, st.cleaned_up_to, false, want));
+    plog_close(log, true);
+    fault_io_destroy(f);
+  }
+}
+END_TEST
+
 START_TEST(a_reader_keeps_its_old_segment_across_a_swap) {
   static struct model m;
   m.n = 0;
@@ -733,24 +804,6 @@ static void wait_ok_pass(void) {
   double until = seconds_now() + 20;
   while (passes_ok() == 0 && seconds_now() < until) usleep(10000);
   ck_assert_int_gt(passes_ok(), 0);
-}
-
-/* What any reader of a log being compacted may see: records of the model at their own offsets,
- * in order, and at least the latest record of every key. */
-static void assert_compacted_view(const struct model *m, const struct rec *g, size_t n) {
-  size_t j = 0;
-  for (size_t i = 0; i < n; i++) {
-    while (j < m->n && m->r[j].offset < g[i].offset) j++;
-    ck_assert_uint_lt(j, m->n);
-    ck_assert_int_eq(m->r[j].offset, g[i].offset);
-    ck_assert_str_eq(m->r[j].value, g[i].value);
-  }
-  for (size_t i = 0; i < m->n; i++) {
-    bool latest = true, present = false;
-    for (size_t k = i + 1; k < m->n && latest; k++) latest = strcmp(m->r[k].key, m->r[i].key) != 0;
-    for (size_t k = 0; k < n && latest && !present; k++) present = g[k].offset == m->r[i].offset;
-    ck_assert_msg(!latest || present, "the latest record of %s is missing", m->r[i].key);
-  }
 }
 
 /* Whether the partition directory holds a file ending in suffix. */
@@ -896,12 +949,13 @@ static Suite *cleaner_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, many_updates_keep_only_the_latest_per_key_with_original_offsets);
-  tcase_add_test(tc, a_second_pass_is_idempotent);
+  tcase_add_test(tc, a_second_pass_merges_and_a_third_changes_nothing);
   tcase_add_test(tc, tombstones_stay_until_delete_retention_after_first_clean);
   tcase_add_test(tc, min_compaction_lag_keeps_recent_segments_dirty);
   tcase_add_test(tc, a_small_dedupe_buffer_cleans_in_several_passes);
   tcase_add_test(tc, compressed_batches_are_filtered_and_recompressed);
   tcase_add_test(tc, a_crash_at_each_swap_step_leaves_each_segment_old_or_new);
+  tcase_add_test(tc, a_crash_at_each_step_of_a_merge_leaves_the_log_whole);
   tcase_add_test(tc, a_reader_keeps_its_old_segment_across_a_swap);
   tcase_add_test(tc, the_cleaner_thread_compacts_a_registered_log);
   tcase_add_test(tc, removing_a_log_aborts_its_pass_and_waits_for_it);

@@ -17,9 +17,10 @@
  * nothing more (a segment already swapped stays cleaned). The caller waits for that, so a
  * removed log can be closed or deleted, and a paused one truncated, safely.
  *
- * Throttling (Kafka's Throttler, shared by all threads): bytes read and written are counted over
- * periods of at least 300 ms; a period that went faster than log.cleaner.io.max.bytes.per.second
- * ends with a sleep long enough to bring it back to that rate (woken early by an abort).
+ * Throttling (log.cleaner.io.max.bytes.per.second, shared by all threads as Kafka's Throttler
+ * is): each batch read and piece written moves the time by which the bytes so far are allowed
+ * on by bytes / rate (from now, when that time has passed: idle time earns no burst); a pass
+ * ahead of it sleeps until then (woken early by an abort).
  *
  * Memory: each pass maps at most dedupe_buffer_bytes / threads (cleaner.c sizes its map to the
  * dirty section when that is smaller).
@@ -33,7 +34,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-enum { THROTTLE_PERIOD_MS = 300 };
+enum { THROTTLE_MIN_SLEEP_MS = 10 }; /* shorter waits are left to add up */
 
 struct lc_entry {
   struct log_cleaner *lc;
@@ -55,8 +56,7 @@ struct log_cleaner {
   bool stopping;
   struct lc_entry **logs;
   size_t log_count, log_cap;
-  int64_t period_start_ms; /* the throttle's */
-  uint64_t period_bytes;
+  double allowed_at_ms; /* the throttle's: when the bytes moved so far may have been moved */
 };
 
 static int64_t mono_ms(void) {
@@ -107,22 +107,16 @@ static void abort_and_wait(struct log_cleaner *lc, struct lc_entry *e) {
 static int pass_progress(void *arg, uint64_t bytes) {
   struct lc_entry *e = arg;
   struct log_cleaner *lc = e->lc;
-  int rc = 0;
   pthread_mutex_lock(&lc->mu);
-  double rate = lc->cfg.io_max_bytes_per_second;
-  lc->period_bytes += bytes;
-  int64_t now = mono_ms(), elapsed = now - lc->period_start_ms;
-  if (!e->abort && rate > 0 && elapsed >= THROTTLE_PERIOD_MS) {
-    double due_ms = (double)lc->period_bytes / rate * 1000.0; /* what the bytes should take */
-    lc->period_start_ms = now;
-    lc->period_bytes = 0;
-    if (due_ms > (double)elapsed) {
-      int64_t until = now + (int64_t)(due_ms - (double)elapsed);
-      while (!e->abort && (now = mono_ms()) < until) wait_ms(lc, until - now);
-      lc->period_start_ms = mono_ms();
-    }
+  double rate = lc->cfg.io_max_bytes_per_second, now = (double)mono_ms();
+  if (rate > 0) {
+    /* the time by which everything moved so far is allowed: no credit for idle time */
+    if (lc->allowed_at_ms < now) lc->allowed_at_ms = now;
+    lc->allowed_at_ms += (double)bytes / rate * 1000.0;
+    while (!e->abort && lc->allowed_at_ms - (now = (double)mono_ms()) >= THROTTLE_MIN_SLEEP_MS)
+      wait_ms(lc, (int64_t)(lc->allowed_at_ms - now));
   }
-  if (e->abort) rc = -ECANCELED;
+  int rc = e->abort ? -ECANCELED : 0;
   pthread_mutex_unlock(&lc->mu);
   return rc;
 }
@@ -232,7 +226,6 @@ int log_cleaner_start(const struct log_cleaner_config *cfg, struct log_cleaner *
   pthread_cond_init(&lc->wake, &attr);
   pthread_cond_init(&lc->idle, NULL);
   pthread_condattr_destroy(&attr);
-  lc->period_start_ms = mono_ms();
   pthread_mutex_lock(&lc->mu);
   int rc = threads_start(lc);
   pthread_mutex_unlock(&lc->mu);

@@ -211,7 +211,11 @@ static void log_delete(struct broker *b, const char *topic, int32_t partition) {
   if (log == NULL) return;
   wake_all(b, log, true);
   if (b->cleaner != NULL) log_cleaner_remove(b->cleaner, log);
-  int rc = logdir_delete(b->logs, topic, partition);
+  int rc = cleaner_checkpoint_forget(log);
+  if (rc != 0 && rc != -ENOENT)
+    log_error("storage", "%s-%d stays in the cleaner's checkpoint: %s", topic, partition,
+              strerror(-rc));
+  rc = logdir_delete(b->logs, topic, partition);
   durable_queue_forget(b->durable, log);
   if (rc != 0)
     log_error("storage", "deleting %s-%d: %s", topic, partition, strerror(-rc));

@@ -62,6 +62,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -663,36 +664,50 @@ int cleaner_checkpoint_read(struct plog *log, int64_t *offset) {
   return rc;
 }
 
-static int checkpoint_write(struct plog *log, int64_t offset) {
+/* One log dir's checkpoint file serves all its partitions: its read-modify-writes are
+ * serialised (cleaner threads, and deletions on the loop). */
+static pthread_mutex_t checkpoint_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Sets the log's entry to offset, or removes it when offset < 0. */
+static int checkpoint_update(struct plog *log, int64_t offset) {
   char path[SEG_PATH_MAX + 64];
   struct ckpt_offset me, *e = NULL;
   size_t count = 0;
   int rc = ckpt_locate(log, path, sizeof(path), &me);
   if (rc != 0) return rc;
   me.offset = offset;
+  pthread_mutex_lock(&checkpoint_mu);
   rc = ckpt_offsets_read(plog_io(log), path, &e, &count);
   if (rc == -ENOENT || rc == -EBADMSG) {
     e = NULL;
     count = 0;
     rc = 0;
   }
-  if (rc != 0) return rc;
   size_t i = 0;
   while (i < count && !(e[i].partition == me.partition && strcmp(e[i].topic, me.topic) == 0)) i++;
-  if (i == count) {
-    struct ckpt_offset *n = realloc(e, (count + 1) * sizeof(*e));
-    if (n == NULL) {
-      free(e);
-      return -ENOMEM;
+  if (rc == 0 && offset < 0) {
+    if (i == count) goto out; /* nothing to forget */
+    e[i] = e[--count];
+  } else if (rc == 0) {
+    if (i == count) {
+      struct ckpt_offset *n = realloc(e, (count + 1) * sizeof(*e));
+      if (n == NULL) {
+        rc = -ENOMEM;
+        goto out;
+      }
+      e = n;
+      count++;
     }
-    e = n;
-    count++;
+    e[i] = me;
   }
-  e[i] = me;
-  rc = ckpt_offsets_write(plog_io(log), path, e, count);
+  if (rc == 0) rc = ckpt_offsets_write(plog_io(log), path, e, count);
+out:
+  pthread_mutex_unlock(&checkpoint_mu);
   free(e);
   return rc;
 }
+
+int cleaner_checkpoint_forget(struct plog *log) { return checkpoint_update(log, -1); }
 
 /* ---- entry points ---- */
 
@@ -752,7 +767,7 @@ int cleaner_clean(struct plog *log, const struct cleaner_config *cfg, int64_t no
     end = i + 1;
     if (c.v.segs[i]->size > 0) rc = clean_group(&c, i, end = group_end(&c, i));
   }
-  if (rc == 0) rc = checkpoint_write(log, c.end_offset);
+  if (rc == 0) rc = checkpoint_update(log, c.end_offset);
   if (rc == 0) {
     c.st.cleaned_up_to = c.end_offset;
     rc = step(&c, CLEANER_STEP_CHECKPOINTED, c.end_offset);

@@ -77,5 +77,8 @@ int cleaner_cleanable(struct plog *log, const struct cleaner_config *cfg, int64_
 
 /* The checkpointed offset of the log (-ENOENT when the file or its entry is missing). */
 int cleaner_checkpoint_read(struct plog *log, int64_t *offset);
+/* Removes the log's entry (before the log is deleted: a topic created again under its name
+ * starts dirty). */
+int cleaner_checkpoint_forget(struct plog *log);
 
 #endif

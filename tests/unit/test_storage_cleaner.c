@@ -363,6 +363,16 @@ START_TEST(a_second_pass_merges_and_a_third_changes_nothing) {
   ck_assert_uint_eq(st.bytes_written, 0);
   n2 = collect(log, want, MODEL_MAX, NULL);
   assert_same(got, n, want, n2);
+  /* a forgotten checkpoint (the log's deletion) makes the whole log dirty again */
+  int64_t checkpointed;
+  ck_assert_int_eq(cleaner_checkpoint_read(log, &checkpointed), 0);
+  ck_assert_int_eq(checkpointed, first_end);
+  ck_assert_int_eq(cleaner_checkpoint_forget(log), 0);
+  ck_assert_int_eq(cleaner_checkpoint_read(log, &checkpointed), -ENOENT);
+  ck_assert_int_eq(cleaner_checkpoint_forget(log), 0);
+  ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
+  ck_assert_int_eq(st.first_dirty, 0);
+  ck_assert_int_eq(st.cleaned_up_to, first_end);
   /* new updates: the next pass maps only them but still cleans the older segments */
   append_updates(log, &m, 60, 5, 6000);
   ready(log);

@@ -101,40 +101,88 @@ static int send_response(struct connection *c, const struct response *r) {
   return rc;
 }
 
-/* The end of a request whose frame (frame_size bytes, its length already drained) is first in the
- * input: its response is sent (NULL: the connection closes) and the frame and arena freed.
- * Returns -1 when it closed the connection (c is then freed). */
-static int request_done(struct connection *c, const struct response *out, size_t frame_size) {
-  bool close = out == NULL || send_response(c, out) != 0;
-  note_peak(&c->peak_arena, c->arena.used);
-  wire_arena_free(&c->arena);
-  evbuffer_drain(bufferevent_get_input(c->bev), frame_size);
-  c->requests++;
-  if (close) {
-    log_info("net", "closing connection from %s", c->peer);
-    conn_close(c);
-    return -1;
+/* ---- the queue of requests awaiting their responses ---- */
+
+static void request_free(struct conn_request *req) {
+  if (req->answered && !req->close) response_files_release(req->out.files);
+  wire_arena_free(&req->arena);
+  if (req->frame != NULL) evbuffer_free(req->frame);
+  free(req);
+}
+
+static void queue_push(struct connection *c, struct conn_request *req) {
+  if (c->queue_tail != NULL)
+    c->queue_tail->next = req;
+  else
+    c->queue_head = req;
+  c->queue_tail = req;
+  c->queued++;
+  if (req->frame != NULL) c->queued_bytes += req->frame_size;
+}
+
+static struct conn_request *queue_pop(struct connection *c) {
+  struct conn_request *req = c->queue_head;
+  c->queue_head = req->next;
+  if (c->queue_head == NULL) c->queue_tail = NULL;
+  c->queued--;
+  if (req->frame != NULL) c->queued_bytes -= req->frame_size;
+  return req;
+}
+
+/* Sends the answered requests at the head of the queue, in order, and frees them (a frame left
+ * in the input goes with its request). Returns -1 when one of them closed the connection (c is
+ * then closed, and freed unless a deferred request is still pending). */
+static int queue_flush(struct connection *c) {
+  while (c->queue_head != NULL && c->queue_head->answered) {
+    struct conn_request *req = queue_pop(c);
+    bool close = req->close || send_response(c, &req->out) != 0;
+    req->out.files = NULL; /* sent with the response, or released */
+    note_peak(&c->peak_arena, req->arena.used);
+    if (req->frame == NULL) evbuffer_drain(bufferevent_get_input(c->bev), req->frame_size);
+    request_free(req);
+    c->requests++;
+    if (close) {
+      log_info("net", "closing connection from %s", c->peer);
+      conn_close(c);
+      return -1;
+    }
+    c->inflight++;
+    note_peak(&c->peak_output, evbuffer_get_length(bufferevent_get_output(c->bev)));
   }
-  c->inflight++;
-  note_peak(&c->peak_output, evbuffer_get_length(bufferevent_get_output(c->bev)));
   return 0;
+}
+
+/* Records a request's answer (out NULL: the connection closes there). */
+static void request_answered(struct conn_request *req, const struct response *out) {
+  req->answered = true;
+  req->close = out == NULL;
+  if (out != NULL) req->out = *out;
 }
 
 static int handle_frames(struct connection *c);
 
-/* A deferred request was answered: send it and go on with the frames already read. A connection
- * closed meanwhile was only waiting for this to be freed. */
+/* A deferred request was answered: send what is now at the head of the queue and go on with the
+ * frames already read. A closed connection only frees what it no longer waits for. */
 static void on_deferred_done(void *arg, const struct response *out) {
-  struct connection *c = arg;
+  struct conn_request *req = arg;
+  struct connection *c = req->c;
+  request_answered(req, out);
+  c->waiting--;
   if (c->closing) {
-    if (out != NULL) response_files_release(out->files);
-    wire_arena_free(&c->arena);
-    conn_free(c);
+    if (c->waiting == 0) conn_free(c);
     return;
   }
-  if (request_done(c, out, c->deferred_frame_size) != 0) return;
-  set_state(c, CONN_READING);
+  if (queue_flush(c) != 0) return;
+  if (c->state == CONN_WAITING) set_state(c, CONN_READING); /* handle_frames decides again */
   handle_frames(c);
+}
+
+/* Whether the next frame may be read now: nothing waits, or only Produce requests do and it is
+ * another one (pipelining, within its bounds). */
+static bool may_read_next(const struct connection *c, bool produce) {
+  if (c->queue_head == NULL) return true;
+  return produce && c->queued < CONN_PIPELINE_MAX && c->queued_bytes < CONN_PIPELINE_BYTES &&
+         !c->queue_tail->close;
 }
 
 /* Reads and answers every complete frame in the input, unless muted or waiting. Returns -1 when it
@@ -142,6 +190,8 @@ static void on_deferred_done(void *arg, const struct response *out) {
 static int handle_frames(struct connection *c) {
   struct evbuffer *in = bufferevent_get_input(c->bev);
   int32_t max = frame_max(c);
+  /* a request other than Produce waits with its frame first in the input: nothing to read yet */
+  if (c->queue_head != NULL && c->queue_head->frame == NULL) return 0;
   for (;;) {
     size_t avail = evbuffer_get_length(in);
     note_peak(&c->peak_input, avail);
@@ -149,18 +199,18 @@ static int handle_frames(struct connection *c) {
       evtimer_del(c->frame_timer);
       return 0;
     }
-    if (c->inflight >= c->srv->broker.cfg->queued_max_requests) {
+    if (c->inflight + c->queued >= c->srv->broker.cfg->queued_max_requests) {
       set_state(c, CONN_MUTED);
       return 0;
     }
-    uint8_t len_bytes[4];
+    uint8_t head[6];
     if (avail < 4) break;
-    evbuffer_copyout(in, len_bytes, 4);
-    int32_t len = (int32_t)(((uint32_t)len_bytes[0] << 24) | ((uint32_t)len_bytes[1] << 16) |
-                            ((uint32_t)len_bytes[2] << 8) | len_bytes[3]);
+    evbuffer_copyout(in, head, avail < 6 ? 4 : 6);
+    int32_t len = (int32_t)(((uint32_t)head[0] << 24) | ((uint32_t)head[1] << 16) |
+                            ((uint32_t)head[2] << 8) | head[3]);
     if (len < 0 || len > max) {
       /* A TLS ClientHello starts 16 03: say so rather than only quoting a huge length. */
-      bool tls_hello = c->listener->tls == NULL && len_bytes[0] == 0x16 && len_bytes[1] == 0x03;
+      bool tls_hello = c->listener->tls == NULL && head[0] == 0x16 && head[1] == 0x03;
       log_warn("net", "closing %s: frame of %d bytes exceeds the limit of %d (%s)%s", c->peer, len,
                max, c->authenticated ? "socket.request.max.bytes" : "sasl.server.max.receive.size",
                tls_hello ? "; it looks like TLS sent to a plaintext listener" : "");
@@ -168,28 +218,55 @@ static int handle_frames(struct connection *c) {
       return -1;
     }
     if (avail - 4 < (size_t)len) break;
+    bool produce = len >= 2 && head[4] == 0 && head[5] == 0; /* API key 0 */
+    if (!may_read_next(c, produce)) {
+      set_state(c, CONN_WAITING); /* until the queue is empty (or shorter) */
+      return 0;
+    }
     evtimer_del(c->frame_timer);
     evbuffer_drain(in, 4);
-    const uint8_t *frame = len > 0 ? evbuffer_pullup(in, len) : (const uint8_t *)"";
-    wire_arena_init(&c->arena, arena_limit((size_t)len));
+    struct conn_request *req = calloc(1, sizeof(*req));
+    if (req == NULL) {
+      log_error("net", "closing %s: out of memory", c->peer);
+      conn_close(c);
+      return -1;
+    }
+    req->c = c;
+    req->frame_size = (size_t)len;
+    wire_arena_init(&req->arena, arena_limit((size_t)len));
+    /* A Produce may wait for its high watermark while later frames are read: its frame (which
+     * the decoded request points into) moves to a buffer of its own. */
+    if (produce && ((req->frame = evbuffer_new()) == NULL ||
+                    evbuffer_remove_buffer(in, req->frame, (size_t)len) != len)) {
+      request_free(req);
+      log_error("net", "closing %s: out of memory", c->peer);
+      conn_close(c);
+      return -1;
+    }
+    struct evbuffer *src = produce ? req->frame : in;
+    const uint8_t *frame = len > 0 ? evbuffer_pullup(src, len) : (const uint8_t *)"";
     struct response out;
     struct deferred *deferred = NULL;
     enum dispatch_result result = dispatch_request(&c->srv->broker, c->listener->name, c->ip, frame,
-                                                   (size_t)len, &c->arena, &out, &deferred);
-    if (result == DISPATCH_DEFERRED) {
-      /* The frame stays in the input buffer, which does not move while reading is off. */
-      c->deferred_frame_size = (size_t)len;
-      set_state(c, CONN_WAITING);
-      deferred_on_done(deferred, on_deferred_done, c);
-      return 0;
-    }
+                                                   (size_t)len, &req->arena, &out, &deferred);
     if (result == DISPATCH_NONE) { /* answered by silence (acks=0) */
-      wire_arena_free(&c->arena);
-      evbuffer_drain(in, (size_t)len);
+      if (!produce) evbuffer_drain(in, (size_t)len);
+      request_free(req);
       c->requests++;
       continue;
     }
-    if (request_done(c, result == DISPATCH_RESPOND ? &out : NULL, (size_t)len) != 0) return -1;
+    queue_push(c, req);
+    if (result == DISPATCH_DEFERRED) {
+      c->waiting++;
+      deferred_on_done(deferred, on_deferred_done, req);
+      if (!produce) { /* its frame stays first in the input, which does not move meanwhile */
+        set_state(c, CONN_WAITING);
+        return 0;
+      }
+      continue;
+    }
+    request_answered(req, result == DISPATCH_RESPOND ? &out : NULL);
+    if (queue_flush(c) != 0) return -1;
   }
   /* An incomplete frame: it must arrive whole within the read timeout of its first bytes. */
   if (!evtimer_pending(c->frame_timer, NULL)) {
@@ -328,8 +405,8 @@ fail:
   free(c);
 }
 
-/* Closing unlinks the connection at once; a connection with a deferred request keeps its
- * bufferevent (the request's frame lives in its input buffer) until the request completes. */
+/* Closing unlinks the connection at once; a connection with deferred requests keeps its
+ * bufferevent (a request's frame may live in its input buffer) until the last one completes. */
 void conn_close(struct connection *c) {
   struct server *srv = c->srv;
   if (c->closing) return;
@@ -345,7 +422,7 @@ void conn_close(struct connection *c) {
             c->peer, (unsigned long long)c->requests, c->peak_input, c->peak_output, c->peak_arena);
   if (!srv->accepting && srv->connection_count < srv->broker.cfg->max_connections)
     server_set_accepting(srv, true);
-  if (c->state == CONN_WAITING) {
+  if (c->waiting > 0) {
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     shutdown(bufferevent_getfd(c->bev), SHUT_RDWR); /* the client sees the close now */
     return;
@@ -353,7 +430,9 @@ void conn_close(struct connection *c) {
   conn_free(c);
 }
 
+/* Frees the connection and its queue; nothing in it is still deferred. */
 static void conn_free(struct connection *c) {
+  while (c->queue_head != NULL) request_free(queue_pop(c));
   event_free(c->frame_timer);
   bufferevent_free(c->bev);
   free(c);

@@ -4,12 +4,19 @@
  * request order), MUTED (queued.max.requests responses wait to be sent: reading stops until the
  * output has drained, so a client that does not read cannot make the broker buffer without
  * bound) or WAITING (a handler deferred its answer: nothing more is read until it completes, so
- * responses still leave in request order). Either state ends in closed (freed at once) on EOF, an
- * error, a limit, or shutdown.
+ * responses still leave in request order). Produce requests are the exception (pipelining):
+ * behind a Produce waiting for its high watermark (acks=all), further Produce requests are read
+ * and appended at once, up to CONN_PIPELINE_MAX of them and CONN_PIPELINE_BYTES of frames, so
+ * that one fdatasync (group commit) makes many of them durable; their responses wait in the
+ * connection's queue and leave in request order. Any other request behind them waits until the
+ * queue is empty, so it sees what it would have seen had they been answered one by one. Either
+ * state ends in closed (freed once no deferred request is pending) on EOF, an error, a limit,
+ * or shutdown.
  *
  * Memory per connection is bounded by: one frame (socket.request.max.bytes, or
  * sasl.server.max.receive.size before authentication), the request's arena (a multiple of the
- * frame), and queued.max.requests responses. Timers: connections.max.idle.ms without a byte
+ * frame), pipelined Produce requests (CONN_PIPELINE_BYTES of frames and their arenas, plus at
+ * most one more frame), and queued.max.requests responses. Timers: connections.max.idle.ms without a byte
  * read closes the connection; so does a frame still incomplete quire.request.read.timeout.ms
  * after its first byte (a client trickling bytes in). */
 #ifndef QUIRE_BROKER_NET_H
@@ -22,6 +29,7 @@
 #include "broker.h"
 #include "config.h"
 #include "conn_limits.h"
+#include "dispatch.h"
 #include "wire.h"
 
 struct server;
@@ -38,17 +46,34 @@ struct listener {
 
 enum conn_state { CONN_READING, CONN_MUTED, CONN_WAITING };
 
+enum {
+  CONN_PIPELINE_MAX = 64,         /* Produce requests read ahead behind a waiting one */
+  CONN_PIPELINE_BYTES = 16 << 20, /* and their frames' bytes */
+};
+
+/* A request whose response has not been sent: waiting for its handler (deferred) or behind one. */
+struct conn_request {
+  struct conn_request *next;
+  struct connection *c;
+  struct wire_arena arena;
+  struct evbuffer *frame; /* a Produce's own copy of its frame; NULL: first in the input */
+  size_t frame_size;
+  bool answered, close;
+  struct response out; /* answered and not close */
+};
+
 struct connection {
   struct server *srv;
   const struct listener *listener;
   struct bufferevent *bev;
   enum conn_state state;
-  bool authenticated;         /* frames up to socket.request.max.bytes, else the pre-auth cap */
-  int32_t inflight;           /* responses queued since the output was last empty */
-  struct event *frame_timer;  /* armed while a frame is incomplete */
-  struct wire_arena arena;    /* the request being handled */
-  size_t deferred_frame_size; /* WAITING: the deferred request's frame, first in the input */
-  bool closing;               /* closed; freed when its deferred request completes */
+  bool authenticated;        /* frames up to socket.request.max.bytes, else the pre-auth cap */
+  int32_t inflight;          /* responses queued since the output was last empty */
+  struct event *frame_timer; /* armed while a frame is incomplete */
+  struct conn_request *queue_head, *queue_tail; /* in request order */
+  int32_t queued, waiting; /* requests in the queue; deferred ones among them */
+  size_t queued_bytes;     /* frames held by the queue's requests */
+  bool closing;            /* closed; freed when no deferred request is left */
   uint64_t requests;
   size_t peak_input, peak_output, peak_arena;
   char ip[48];   /* client address, for per-ip limits */

@@ -16,9 +16,10 @@ from kafka_frames import (API_VERSIONS, CORRUPT_MESSAGE, COORDINATOR_NOT_AVAILAB
                           RECORD_LIST_TOO_LARGE, REQUEST_TIMED_OUT,
                           TRANSACTIONAL_ID_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_ID,
                           UNKNOWN_TOPIC_OR_PARTITION, UNSUPPORTED_COMPRESSION_TYPE,
-                          UNSUPPORTED_VERSION, Conn, api_versions_body, init_producer_id, metadata,
-                          parse_api_versions, produce_body, produce_call, producer_batch,
-                          request)
+                          UNSUPPORTED_VERSION, Conn, api_versions_body, describe_log_dirs_body,
+                          init_producer_id, metadata, metadata_body, parse_api_versions,
+                          parse_describe_log_dirs, parse_metadata, parse_produce, produce_body,
+                          produce_call, producer_batch, request)
 
 
 def simple_batch(n=3, key=b"k", ts=None, **kw):
@@ -216,6 +217,37 @@ class ProduceWire(harness.BrokerTestCase):
         p = self.produce_one(conn, "t", simple_batch(), acks=-1)
         self.assertEqual((p["error"], p["base_offset"]), (0, 0))
         self.assertLess(time.monotonic() - t2, 1.0)
+
+    def test_produces_behind_a_waiting_one_are_appended_at_once_and_answered_in_order(self):
+        """Pipelining: behind an acks=all Produce waiting for durability, the next Produce requests
+        on the connection are appended at once (so one flush can cover them all) while their
+        answers keep the request order; a request of another kind waits behind them."""
+        broker = self.start_broker()
+        harness.create_topic(broker, "never", configs={"flush.messages": "1000000",
+                                                        "flush.ms": "600000"})
+        conn = self.connect(broker)
+        batches = [simple_batch() for _ in range(5)]
+        for i, batch in enumerate(batches):
+            conn.send(request(PRODUCE, 9, 1 + i, produce_body(9, [("never", [(0, batch)])],
+                                                              timeout_ms=2000), flexible=True))
+        conn.send(request(3, 12, 6, metadata_body(12, ["never"]), flexible=True))
+
+        # all five are in the log while the first one still waits (none is durable)
+        def log_bytes():
+            with Conn(broker) as other:
+                d = parse_describe_log_dirs(other.call(35, 4, describe_log_dirs_body(4),
+                                                       flexible=True), 4)
+            return d["results"][0]["partitions"].get(("never", 0), (0,))[0]
+        harness.wait_until(lambda: log_bytes() == sum(len(b) for b in batches), timeout_s=1.5,
+                           what="all five batches appended")
+        for i in range(5):
+            payload = conn.response()
+            self.assertEqual(int.from_bytes(payload[:4], "big"), 1 + i)
+            (p,) = parse_produce(payload, 9)
+            self.assertEqual((p["error"], p["base_offset"]), (REQUEST_TIMED_OUT, 3 * i))
+        payload = conn.response()
+        self.assertEqual(int.from_bytes(payload[:4], "big"), 6)
+        self.assertEqual(len(parse_metadata(payload, 12, detail=True)["topics"]), 1)
 
     def test_shutdown_with_an_acks_all_produce_waiting_is_clean(self):
         broker = self.start_broker()

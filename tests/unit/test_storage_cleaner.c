@@ -802,6 +802,18 @@ static struct log_cleaner *start_cleaner(double io_rate) {
 }
 
 static const struct log_cleaner_settings default_settings = {0.5, 0, INT64_MAX, 86400000};
+/* never due by its ratio: a ratio is never above 1 */
+static const struct log_cleaner_settings never_due = {1.0, 0, INT64_MAX, 86400000};
+
+/* A fresh log holding n single-record updates over key_count keys, below its high watermark. */
+static struct plog *updated_log(struct plog_open_args *a, struct model *m, int n, int key_count) {
+  *a = small_args(storage_io_posix());
+  struct plog *log = open_log(a);
+  m->n = 0;
+  append_updates(log, m, n, key_count, 5000);
+  ready(log);
+  return log;
+}
 
 static double seconds_now(void) {
   struct timespec ts;
@@ -831,11 +843,8 @@ static bool dir_has(const char *suffix) {
 
 START_TEST(the_cleaner_thread_compacts_a_registered_log) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 300, 5, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
   wait_ok_pass();
@@ -888,15 +897,10 @@ END_TEST
 
 START_TEST(a_paused_log_is_left_alone_until_resumed) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 300, 5, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
-  struct log_cleaner_settings never = default_settings;
-  never.min_cleanable_ratio = 1.0; /* a ratio is never above it */
-  ck_assert_int_eq(log_cleaner_add(lc, log, &never), 0);
+  ck_assert_int_eq(log_cleaner_add(lc, log, &never_due), 0);
   log_cleaner_pause(lc, log);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0); /* due, but paused */
   usleep(300000);
@@ -912,11 +916,8 @@ END_TEST
 
 START_TEST(io_max_bytes_per_second_slows_a_pass_down) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 1500, 7, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 1500, 7);
   double rate = 100000, t0 = seconds_now();
   struct log_cleaner *lc = start_cleaner(rate);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
@@ -934,19 +935,15 @@ END_TEST
 
 START_TEST(max_compaction_lag_makes_a_log_due_below_the_ratio) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 300, 5, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
-  struct log_cleaner_settings never = default_settings;
-  never.min_cleanable_ratio = 1.0; /* a ratio is never above it */
-  ck_assert_int_eq(log_cleaner_add(lc, log, &never), 0);
+  ck_assert_int_eq(log_cleaner_add(lc, log, &never_due), 0);
   usleep(200000);
   ck_assert_int_eq(passes_ok(), 0);
-  never.max_compaction_lag_ms = 1000; /* the batches (5000) are past it at 10000 */
-  ck_assert_int_eq(log_cleaner_add(lc, log, &never), 0);
+  struct log_cleaner_settings lagging = never_due;
+  lagging.max_compaction_lag_ms = 1000; /* the batches (5000) are past it at 10000 */
+  ck_assert_int_eq(log_cleaner_add(lc, log, &lagging), 0);
   wait_ok_pass();
   log_cleaner_stop(lc);
   plog_close(log, true);

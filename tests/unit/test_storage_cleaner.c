@@ -950,6 +950,30 @@ START_TEST(max_compaction_lag_makes_a_log_due_below_the_ratio) {
 }
 END_TEST
 
+START_TEST(reconfiguring_the_thread_count_restarts_the_threads) {
+  static struct model m;
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 300, 5);
+  struct log_cleaner *lc = start_cleaner(1e308);
+  struct log_cleaner_config c = {.threads = 0,
+                                 .dedupe_buffer_bytes = 1 << 20,
+                                 .io_max_bytes_per_second = 1e308,
+                                 .backoff_ms = 20,
+                                 .now_ms = fixed_now,
+                                 .on_pass = on_pass};
+  ck_assert_int_eq(log_cleaner_reconfigure(lc, &c), 0); /* log.cleaner.enable=false */
+  passes_reset();
+  ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
+  usleep(200000);
+  ck_assert_int_eq(passes_ok(), 0);
+  c.threads = 2;
+  ck_assert_int_eq(log_cleaner_reconfigure(lc, &c), 0);
+  wait_ok_pass();
+  log_cleaner_stop(lc);
+  plog_close(log, true);
+}
+END_TEST
+
 static Suite *cleaner_suite(void) {
   Suite *s = suite_create("storage-cleaner");
   TCase *tc = tcase_create("cleaner");
@@ -969,6 +993,7 @@ static Suite *cleaner_suite(void) {
   tcase_add_test(tc, a_paused_log_is_left_alone_until_resumed);
   tcase_add_test(tc, io_max_bytes_per_second_slows_a_pass_down);
   tcase_add_test(tc, max_compaction_lag_makes_a_log_due_below_the_ratio);
+  tcase_add_test(tc, reconfiguring_the_thread_count_restarts_the_threads);
   suite_add_tcase(s, tc);
   return s;
 }

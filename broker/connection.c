@@ -3,12 +3,14 @@
  * closes the connection before anything is allocated for it. Each request gets an arena freed
  * with its frame. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 
@@ -28,6 +30,11 @@ static size_t arena_limit(size_t frame_size) {
 
 static void conn_free(struct connection *c);
 
+enum {
+  CONN_READ_CHUNK = 64 << 10, /* bytes asked of one readv on a plaintext socket */
+  CONN_READ_BURST = 1 << 20,  /* read before the frames are handled */
+};
+
 static int32_t frame_max(const struct connection *c) {
   const struct config *cfg = c->srv->broker.cfg;
   return c->authenticated ? cfg->socket_request_max_bytes : cfg->sasl_server_max_receive_size;
@@ -37,17 +44,29 @@ static void note_peak(size_t *peak, size_t now) {
   if (now > *peak) *peak = now;
 }
 
+/* Reading on or off: the plaintext socket's own read event (its timeout is
+ * connections.max.idle.ms), or the TLS bufferevent's reading. */
+static void set_reading(struct connection *c, bool on) {
+  if (c->read_ev == NULL) {
+    if (on)
+      bufferevent_enable(c->bev, EV_READ);
+    else
+      bufferevent_disable(c->bev, EV_READ);
+  } else if (!on) {
+    event_del(c->read_ev);
+  } else {
+    int64_t ms = c->srv->broker.cfg->connections_max_idle_ms;
+    struct timeval idle = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    event_add(c->read_ev, ms >= 0 ? &idle : NULL);
+  }
+}
+
 static void set_state(struct connection *c, enum conn_state state) {
   if (c->state == state) return;
   c->state = state;
-  if (state == CONN_MUTED) {
-    bufferevent_disable(c->bev, EV_READ);
+  set_reading(c, state == CONN_READING);
+  if (state == CONN_MUTED)
     log_debug("net", "%s muted: %d responses waiting to be sent", c->peer, c->inflight);
-  } else if (state == CONN_WAITING) {
-    bufferevent_disable(c->bev, EV_READ);
-  } else {
-    bufferevent_enable(c->bev, EV_READ);
-  }
 }
 
 struct file_release {
@@ -305,13 +324,63 @@ static void on_read(struct bufferevent *bev, void *arg) {
   handle_frames(arg);
 }
 
+static void close_idle(struct connection *c) {
+  log_info("net", "closing %s: idle for connections.max.idle.ms=%lld", c->peer,
+           (long long)c->srv->broker.cfg->connections_max_idle_ms);
+  conn_close(c);
+}
+
+/* A plaintext socket is readable: what it holds goes into the input in large reads (libevent
+ * 2.1's bufferevents read 4 KiB at a time, with an ioctl and a trip through the loop for each),
+ * at most CONN_READ_BURST bytes before the frames are handled, so one busy connection cannot
+ * keep the others waiting. */
+static void on_readable(evutil_socket_t fd, short events, void *arg) {
+  struct connection *c = arg;
+  if (events & EV_TIMEOUT) {
+    close_idle(c);
+    return;
+  }
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  evbuffer_unfreeze(in, 0); /* the bufferevent keeps its input's end frozen but to itself */
+  for (size_t got = 0; got < CONN_READ_BURST;) {
+    struct evbuffer_iovec v[2];
+    int n = evbuffer_reserve_space(in, CONN_READ_CHUNK, v, 2);
+    if (n <= 0) {
+      evbuffer_freeze(in, 0);
+      log_error("net", "closing %s: out of memory", c->peer);
+      conn_close(c);
+      return;
+    }
+    struct iovec iov[2];
+    for (int i = 0; i < n; i++) iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
+    ssize_t r = readv(fd, iov, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      evbuffer_commit_space(in, v, 0);
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      evbuffer_freeze(in, 0);
+      if (r < 0) log_debug("net", "connection from %s failed: %s", c->peer, strerror(errno));
+      conn_close(c); /* EOF or an error */
+      return;
+    }
+    size_t left = (size_t)r;
+    for (int i = 0; i < n; i++) {
+      if (v[i].iov_len > left) v[i].iov_len = left;
+      left -= v[i].iov_len;
+    }
+    evbuffer_commit_space(in, v, n);
+    got += (size_t)r;
+    if ((size_t)r < iov[0].iov_len + (n > 1 ? iov[1].iov_len : 0)) break; /* drained */
+  }
+  evbuffer_freeze(in, 0);
+  handle_frames(c);
+}
+
 static void on_event(struct bufferevent *bev, short events, void *arg) {
   struct connection *c = arg;
   (void)bev;
   if (events & BEV_EVENT_TIMEOUT) {
-    log_info("net", "closing %s: idle for connections.max.idle.ms=%lld", c->peer,
-             (long long)c->srv->broker.cfg->connections_max_idle_ms);
-    conn_close(c);
+    close_idle(c);
     return;
   }
   if (c->listener->tls != NULL) { /* handshake, principal and TLS errors: tls.c */
@@ -370,6 +439,9 @@ void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t f
   if (c->bev == NULL) goto fail;
   c->frame_timer = evtimer_new(srv->base, on_frame_timeout, c);
   if (c->frame_timer == NULL) goto fail;
+  c->read_ev =
+      l->tls == NULL ? event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, c) : NULL;
+  if (l->tls == NULL && c->read_ev == NULL) goto fail;
   c->srv = srv;
   c->listener = l;
   c->state = CONN_READING;
@@ -383,12 +455,13 @@ void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t f
   srv->connections = c;
   srv->connection_count++;
   bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-  if (cfg->connections_max_idle_ms >= 0) {
+  if (c->read_ev == NULL && cfg->connections_max_idle_ms >= 0) {
     struct timeval idle = {(time_t)(cfg->connections_max_idle_ms / 1000),
                            (suseconds_t)(cfg->connections_max_idle_ms % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, &idle, NULL);
   }
-  bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+  bufferevent_enable(c->bev, EV_WRITE);
+  set_reading(c, true);
   log_debug("net",
             "accepted %s on %s (%d open): frames up to %d bytes, %d responses queued at most, "
             "request arena up to %zu bytes",
@@ -398,6 +471,8 @@ void conn_accept(struct server *srv, const struct listener *l, evutil_socket_t f
   return;
 fail:
   conn_limits_release(&srv->limits, ip);
+  if (c != NULL && c->read_ev != NULL) event_free(c->read_ev);
+  if (c != NULL && c->frame_timer != NULL) event_free(c->frame_timer);
   if (c != NULL && c->bev != NULL)
     bufferevent_free(c->bev);
   else
@@ -422,6 +497,7 @@ void conn_close(struct connection *c) {
             c->peer, (unsigned long long)c->requests, c->peak_input, c->peak_output, c->peak_arena);
   if (!srv->accepting && srv->connection_count < srv->broker.cfg->max_connections)
     server_set_accepting(srv, true);
+  if (c->read_ev != NULL) event_del(c->read_ev);
   if (c->waiting > 0) {
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     shutdown(bufferevent_getfd(c->bev), SHUT_RDWR); /* the client sees the close now */
@@ -433,6 +509,7 @@ void conn_close(struct connection *c) {
 /* Frees the connection and its queue; nothing in it is still deferred. */
 static void conn_free(struct connection *c) {
   while (c->queue_head != NULL) request_free(queue_pop(c));
+  if (c->read_ev != NULL) event_free(c->read_ev);
   event_free(c->frame_timer);
   bufferevent_free(c->bev);
   free(c);

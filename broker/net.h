@@ -16,8 +16,8 @@
  * Memory per connection is bounded by: one frame (socket.request.max.bytes, or
  * sasl.server.max.receive.size before authentication), the request's arena (a multiple of the
  * frame), pipelined Produce requests (CONN_PIPELINE_BYTES of frames and their arenas, plus at
- * most one more frame), and queued.max.requests responses. Timers: connections.max.idle.ms without a byte
- * read closes the connection; so does a frame still incomplete quire.request.read.timeout.ms
+ * most one more frame), and queued.max.requests responses. Timers: connections.max.idle.ms without
+ * a byte read closes the connection; so does a frame still incomplete quire.request.read.timeout.ms
  * after its first byte (a client trickling bytes in). */
 #ifndef QUIRE_BROKER_NET_H
 #define QUIRE_BROKER_NET_H
@@ -70,6 +70,7 @@ struct connection {
   bool authenticated;        /* frames up to socket.request.max.bytes, else the pre-auth cap */
   int32_t inflight;          /* responses queued since the output was last empty */
   struct event *frame_timer; /* armed while a frame is incomplete */
+  struct event *read_ev;     /* plaintext: the socket's reads (NULL: TLS reads through bev) */
   struct conn_request *queue_head, *queue_tail; /* in request order */
   int32_t queued, waiting; /* requests in the queue; deferred ones among them */
   size_t queued_bytes;     /* frames held by the queue's requests */

@@ -249,6 +249,35 @@ class ProduceWire(harness.BrokerTestCase):
         self.assertEqual(int.from_bytes(payload[:4], "big"), 6)
         self.assertEqual(len(parse_metadata(payload, 12, detail=True)["topics"]), 1)
 
+    def test_pipelining_is_bounded_and_loses_no_answer(self):
+        """A client sending Produce requests faster than they become durable: at most 64 wait
+        appended at a time (the rest stay unread), and every one is answered, in order."""
+        broker = self.start_broker()
+        harness.create_topic(broker, "never", configs={"flush.messages": "1000000",
+                                                        "flush.ms": "600000"})
+        conn = self.connect(broker)
+        batch = simple_batch(1)
+        count = 100
+        conn.send(b"".join(request(PRODUCE, 9, 1 + i, produce_body(9, [("never", [(0, batch)])],
+                                                                    timeout_ms=1000),
+                                   flexible=True) for i in range(count)))
+
+        def log_bytes():
+            with Conn(broker) as other:
+                d = parse_describe_log_dirs(other.call(35, 4, describe_log_dirs_body(4),
+                                                       flexible=True), 4)
+            return d["results"][0]["partitions"].get(("never", 0), (0,))[0]
+        harness.wait_until(lambda: log_bytes() == 64 * len(batch), timeout_s=0.9,
+                           what="64 batches appended")
+        time.sleep(0.05)
+        self.assertEqual(log_bytes(), 64 * len(batch))  # and no more while those wait
+        for i in range(count):
+            payload = conn.response()
+            self.assertEqual(int.from_bytes(payload[:4], "big"), 1 + i)
+            (p,) = parse_produce(payload, 9)
+            self.assertEqual((p["error"], p["base_offset"]), (REQUEST_TIMED_OUT, i))
+        self.assertEqual(log_bytes(), count * len(batch))
+
     def test_shutdown_with_an_acks_all_produce_waiting_is_clean(self):
         broker = self.start_broker()
         harness.create_topic(broker, "never", configs={"flush.messages": "1000000",

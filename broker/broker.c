@@ -36,6 +36,7 @@ static int apply_record(void *arg, const uint8_t *value, size_t size, int64_t of
               (long long)offset, strerror(-rc));
     return rc;
   }
+  b->metadata_round++;
   if (b->replaying) return 0;
   /* a broker config changed (ConfigRecord of resource type BROKER): a new effective config,
    * handed to every partition log */
@@ -97,6 +98,7 @@ done:
 int broker_config_reload(struct broker *b) {
   if (b->static_cfg == NULL) b->static_cfg = b->cfg;
   int rc = config_swap(b);
+  b->metadata_round++;
   if (rc == 0) partitions_reconfigure(b);
   return rc;
 }

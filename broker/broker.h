@@ -60,6 +60,7 @@ struct broker {
   struct producer_ids *producer_ids; /* producer_ids.h: the current producer id block */
   struct groups *groups;             /* groups.h: the group coordinator */
   uint64_t wake_round;
+  uint64_t metadata_round; /* bumped by every metadata record and config reload (caches) */
   bool replaying; /* mlog_open is applying the log: partition logs follow later, all at once */
 };
 

@@ -65,8 +65,20 @@ struct produce_op {
   struct produce_op *prev, *next; /* the pending list */
 };
 
+/* The settings a topic's batches are checked against, cached by topic name: building them
+ * from the config strings on every request cost several per cent of a busy broker. An entry
+ * is valid for the metadata round it was built in. */
+enum { POLICY_CACHE_SLOTS = 256 };
+struct policy_entry {
+  char *name; /* NULL: empty */
+  uint64_t round;
+  struct bc_policy pol;
+  int32_t min_isr;
+};
+
 struct produce_state {
   struct produce_op *pending;
+  struct policy_entry policies[POLICY_CACHE_SLOTS];
 };
 
 /* ---- waiting (acks=-1) ---- */
@@ -149,6 +161,7 @@ void produce_shutdown(struct broker *b) {
   struct produce_state *st = b->produce;
   if (st == NULL) return;
   while (st->pending != NULL) produce_complete(st->pending, true);
+  for (size_t i = 0; i < POLICY_CACHE_SLOTS; i++) free(st->policies[i].name);
   free(st);
   b->produce = NULL;
 }
@@ -156,8 +169,8 @@ void produce_shutdown(struct broker *b) {
 /* ---- one partition ---- */
 
 /* The topic's settings as the batch checks need them. -1: out of arena. */
-static int topic_policy(struct broker *b, const struct image_topic *t, int16_t version,
-                        struct wire_arena *a, struct bc_policy *pol, int32_t *min_isr) {
+static int topic_policy_build(struct broker *b, const struct image_topic *t, int16_t version,
+                              struct wire_arena *a, struct bc_policy *pol, int32_t *min_isr) {
   size_t n = t->configs.count;
   struct config_override *ov = wire_arena_alloc_array(a, n + 1, sizeof(*ov));
   if (ov == NULL) return -1;
@@ -189,6 +202,31 @@ static int topic_policy(struct broker *b, const struct image_topic *t, int16_t v
       .api_version = version,
   };
   *min_isr = st.min_insync_replicas;
+  return 0;
+}
+
+static size_t name_slot(const char *name) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (const char *p = name; *p != '\0'; p++) h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+  return (size_t)(h % POLICY_CACHE_SLOTS);
+}
+
+/* topic_policy_build through the cache. -1: out of memory. */
+static int topic_policy(struct broker *b, const struct image_topic *t, int16_t version,
+                        struct wire_arena *a, struct bc_policy *pol, int32_t *min_isr) {
+  if (b->produce == NULL && (b->produce = calloc(1, sizeof(*b->produce))) == NULL) return -1;
+  struct policy_entry *e = &b->produce->policies[name_slot(t->name)];
+  if (e->name == NULL || e->round != b->metadata_round || strcmp(e->name, t->name) != 0) {
+    if (topic_policy_build(b, t, version, a, &e->pol, &e->min_isr) != 0) return -1;
+    char *name = strdup(t->name);
+    if (name == NULL) return -1;
+    free(e->name);
+    e->name = name;
+    e->round = b->metadata_round;
+  }
+  *pol = e->pol;
+  pol->api_version = version;
+  *min_isr = e->min_isr;
   return 0;
 }
 

@@ -17,7 +17,8 @@ from kafka_frames import (API_VERSIONS, CORRUPT_MESSAGE, COORDINATOR_NOT_AVAILAB
                           TRANSACTIONAL_ID_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_ID,
                           UNKNOWN_TOPIC_OR_PARTITION, UNSUPPORTED_COMPRESSION_TYPE,
                           UNSUPPORTED_VERSION, Conn, api_versions_body, describe_log_dirs_body,
-                          init_producer_id, metadata, metadata_body, parse_api_versions,
+                          incremental_alter_configs_body, init_producer_id, metadata,
+                          metadata_body, parse_alter_configs_response, parse_api_versions,
                           parse_describe_log_dirs, parse_metadata, parse_produce, produce_body,
                           produce_call, producer_batch, request)
 
@@ -49,6 +50,18 @@ class ProduceWire(harness.BrokerTestCase):
                 self.assertEqual(p["log_start_offset"], 0)
             self.assertEqual(p["log_append_time"], -1)
             offset += 2
+
+    def test_a_topic_config_change_applies_to_the_next_produce(self):
+        broker = self.start_broker()
+        harness.create_topic(broker, "t")
+        conn = self.connect(broker)
+        ts = harness.now_ms()
+        batch = producer_batch([(b"k", b"x" * 5000, ts)], ts)
+        self.assertEqual(self.produce_one(conn, "t", batch)["error"], 0)
+        body = incremental_alter_configs_body(1, [(2, "t", [("max.message.bytes", 0, "1000")])])
+        self.assertEqual(parse_alter_configs_response(conn.call(44, 1, body, flexible=True), True),
+                         {(2, "t"): (0, None)})
+        self.assertEqual(self.produce_one(conn, "t", batch)["error"], MESSAGE_TOO_LARGE)
 
     def test_v0_to_v2_are_advertised_but_answered_unsupported_version(self):
         broker = self.start_broker()

@@ -268,15 +268,22 @@ static char *read_file(const char *path, size_t *size) {
 
 static struct rec got[MODEL_MAX], want[MODEL_MAX];
 
+/* A fresh log holding n single-record updates over key_count keys, below its high watermark. */
+static struct plog *updated_log(struct plog_open_args *a, struct model *m, int n, int key_count) {
+  *a = small_args(storage_io_posix());
+  struct plog *log = open_log(a);
+  m->n = 0;
+  append_updates(log, m, n, key_count, 5000);
+  ready(log);
+  return log;
+}
+
 /* ---- tests ---- */
 
 START_TEST(many_updates_keep_only_the_latest_per_key_with_original_offsets) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 200, 7, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 200, 7);
   ck_assert_uint_gt(plog_segment_count(log), 4);
   /* the active segment's bytes, to compare after */
   int64_t bases[256];
@@ -335,11 +342,8 @@ END_TEST
 
 START_TEST(a_second_pass_merges_and_a_third_changes_nothing) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 120, 5, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 120, 5);
   struct cleaner_config cfg;
   cleaner_config_init(&cfg);
   cfg.dedupe_buffer_bytes = 1 << 20;
@@ -444,11 +448,8 @@ END_TEST
 
 START_TEST(min_compaction_lag_keeps_recent_segments_dirty) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 100, 4, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 100, 4);
   struct cleaner_config cfg;
   cleaner_config_init(&cfg);
   cfg.dedupe_buffer_bytes = 1 << 20;
@@ -482,11 +483,8 @@ END_TEST
 
 START_TEST(a_small_dedupe_buffer_cleans_in_several_passes) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 300, 40, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 300, 40);
   struct cleaner_config cfg;
   cleaner_config_init(&cfg);
   cfg.dedupe_buffer_bytes = 24 * 12; /* 12 slots, 10 keys */
@@ -722,11 +720,8 @@ END_TEST
 
 START_TEST(a_reader_keeps_its_old_segment_across_a_swap) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 100, 3, 5000);
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 100, 3);
   struct plog_read_result r;
   ck_assert_int_eq(plog_read(log, 0, 1 << 20, PLOG_NEVER, &r), 0);
   uint64_t size = r.size;
@@ -804,16 +799,6 @@ static struct log_cleaner *start_cleaner(double io_rate) {
 static const struct log_cleaner_settings default_settings = {0.5, 0, INT64_MAX, 86400000};
 /* never due by its ratio: a ratio is never above 1 */
 static const struct log_cleaner_settings never_due = {1.0, 0, INT64_MAX, 86400000};
-
-/* A fresh log holding n single-record updates over key_count keys, below its high watermark. */
-static struct plog *updated_log(struct plog_open_args *a, struct model *m, int n, int key_count) {
-  *a = small_args(storage_io_posix());
-  struct plog *log = open_log(a);
-  m->n = 0;
-  append_updates(log, m, n, key_count, 5000);
-  ready(log);
-  return log;
-}
 
 static double seconds_now(void) {
   struct timespec ts;

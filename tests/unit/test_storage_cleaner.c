@@ -850,11 +850,8 @@ END_TEST
 
 START_TEST(removing_a_log_aborts_its_pass_and_waits_for_it) {
   static struct model m;
-  m.n = 0;
-  struct plog_open_args a = small_args(storage_io_posix());
-  struct plog *log = open_log(&a);
-  append_updates(log, &m, 3000, 7, 5000); /* about 200 KB: 10 s or more at 20 KB/s */
-  ready(log);
+  struct plog_open_args a;
+  struct plog *log = updated_log(&a, &m, 3000, 7); /* about 200 KB: 10 s or more at 20 KB/s */
   struct log_cleaner *lc = start_cleaner(20000);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
   usleep(700000);

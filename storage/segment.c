@@ -7,7 +7,12 @@
  * entries written at the same moments when the max timestamp grew, plus one when the segment
  * becomes inactive. Both index files are ftruncate'd (sparse, like Kafka's setLength) to
  * index_size_max while the segment is active and cut to their entries when it becomes
- * inactive. The entries also live in memory; lookups never read the index files.
+ * inactive. The entries also live in memory; lookups never read the index files, which serve
+ * only the next start. New entries are written SEG_INDEX_WRITE_ENTRIES at a time (one pwrite
+ * per file instead of two per batch), and all of them when the segment becomes inactive or
+ * was recovered. Like the active segment's index files themselves, which are synced only once
+ * inactive, the unwritten tail costs nothing but a longer scan after a crash: loading stops at
+ * the first missing entry and reads batch headers from there (invariant 3).
  *
  * Invariants:
  *  1. [0, size) of .log is a sequence of whole batches with increasing offsets, the first with
@@ -234,18 +239,44 @@ bool seg_index_full(const struct segment *s) {
   return s->index_count >= s->index_max || s->time_count >= s->time_max;
 }
 
-static int seg_index_write_entry(struct segment *s, size_t i) {
-  uint8_t e[SEG_INDEX_ENTRY_SIZE];
-  put32(e, (uint32_t)s->index[i].rel_offset);
-  put32(e + 4, (uint32_t)s->index[i].position);
-  return sio_pwrite(s->io, s->index_fd, e, sizeof(e), (uint64_t)i * SEG_INDEX_ENTRY_SIZE);
+/* Writes the entries not yet in the index files, one pwrite per file. */
+static int seg_index_write_pending(struct segment *s) {
+  uint8_t stack[4096], *buf = stack;
+  size_t n = s->index_count - s->index_written, m = s->time_count - s->time_written;
+  size_t need = n * SEG_INDEX_ENTRY_SIZE > m * SEG_TIME_ENTRY_SIZE ? n * SEG_INDEX_ENTRY_SIZE
+                                                                   : m * SEG_TIME_ENTRY_SIZE;
+  if (need > sizeof(stack) && (buf = malloc(need)) == NULL) return -ENOMEM;
+  int rc = 0;
+  if (n > 0) {
+    for (size_t i = 0; i < n; i++) {
+      const struct seg_index_entry *e = &s->index[s->index_written + i];
+      put32(buf + i * SEG_INDEX_ENTRY_SIZE, (uint32_t)e->rel_offset);
+      put32(buf + i * SEG_INDEX_ENTRY_SIZE + 4, (uint32_t)e->position);
+    }
+    rc = sio_pwrite(s->io, s->index_fd, buf, n * SEG_INDEX_ENTRY_SIZE,
+                    (uint64_t)s->index_written * SEG_INDEX_ENTRY_SIZE);
+    if (rc == 0) s->index_written = s->index_count;
+  }
+  if (rc == 0 && m > 0) {
+    for (size_t i = 0; i < m; i++) {
+      const struct seg_time_entry *e = &s->times[s->time_written + i];
+      put64(buf + i * SEG_TIME_ENTRY_SIZE, (uint64_t)e->timestamp);
+      put32(buf + i * SEG_TIME_ENTRY_SIZE + 8, (uint32_t)e->rel_offset);
+    }
+    rc = sio_pwrite(s->io, s->time_fd, buf, m * SEG_TIME_ENTRY_SIZE,
+                    (uint64_t)s->time_written * SEG_TIME_ENTRY_SIZE);
+    if (rc == 0) s->time_written = s->time_count;
+  }
+  if (buf != stack) free(buf);
+  if (rc != 0) s->index_files_stale = true;
+  return rc;
 }
 
-static int seg_time_write_entry(struct segment *s, size_t i) {
-  uint8_t e[SEG_TIME_ENTRY_SIZE];
-  put64(e, (uint64_t)s->times[i].timestamp);
-  put32(e + 8, (uint32_t)s->times[i].rel_offset);
-  return sio_pwrite(s->io, s->time_fd, e, sizeof(e), (uint64_t)i * SEG_TIME_ENTRY_SIZE);
+/* New entries reach the files in groups (see the design note). */
+static void seg_index_maybe_write(struct segment *s) {
+  if (s->index_count - s->index_written >= SEG_INDEX_WRITE_ENTRIES ||
+      s->time_count - s->time_written >= SEG_INDEX_WRITE_ENTRIES)
+    (void)seg_index_write_pending(s); /* a failure marks the files stale */
 }
 
 /* Appends a time entry when the max timestamp grew since the last one. */
@@ -256,7 +287,6 @@ static void seg_time_maybe_append(struct segment *s, bool skip_full_check) {
   if (s->time_count > s->time_max || !seg_time_room(s)) return;
   s->times[s->time_count].timestamp = s->max_timestamp;
   s->times[s->time_count].rel_offset = (int32_t)(s->offset_of_max_timestamp - s->base_offset);
-  if (seg_time_write_entry(s, s->time_count) != 0) s->index_files_stale = true;
   s->time_count++;
 }
 
@@ -270,9 +300,9 @@ static void seg_index_note(struct segment *s, const struct seg_batch *b) {
   if (s->bytes_since_index > s->index_interval_bytes && seg_index_room(s)) {
     s->index[s->index_count].rel_offset = (int32_t)(b->last_offset - s->base_offset);
     s->index[s->index_count].position = (int32_t)b->position;
-    if (seg_index_write_entry(s, s->index_count) != 0) s->index_files_stale = true;
     s->index_count++;
     seg_time_maybe_append(s, false);
+    seg_index_maybe_write(s);
     s->bytes_since_index = 0;
   }
   s->bytes_since_index += b->size;
@@ -280,9 +310,8 @@ static void seg_index_note(struct segment *s, const struct seg_batch *b) {
 }
 
 static int seg_index_rewrite_all(struct segment *s) {
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < s->index_count; i++) rc = seg_index_write_entry(s, i);
-  for (size_t i = 0; rc == 0 && i < s->time_count; i++) rc = seg_time_write_entry(s, i);
+  s->index_written = s->time_written = 0;
+  int rc = seg_index_write_pending(s);
   if (rc == 0) s->index_files_stale = false;
   return rc;
 }
@@ -338,12 +367,15 @@ static int seg_index_load(struct segment *s) {
     s->times[s->time_count++] = (struct seg_time_entry){ts, rel};
   }
   free(data);
+  s->index_written = s->index_count;
+  s->time_written = s->time_count;
   return 0;
 }
 
 /* Empties both indexes, in memory and on disk (zeroed, back to full size). */
 static int seg_index_reset(struct segment *s) {
   s->index_count = s->time_count = 0;
+  s->index_written = s->time_written = 0;
   s->bytes_since_index = 0;
   s->index_files_stale = false;
   int rc = sio_ftruncate(s->io, s->index_fd, 0);
@@ -425,6 +457,7 @@ int seg_recover(struct segment *s, int64_t expected_offset, uint32_t batch_size_
     expected = b.last_offset + 1;
     pos += b.size;
   }
+  (void)seg_index_write_pending(s); /* a full disk only leaves the files stale, as on append */
   *truncated = pos < file_size;
   if (*truncated) {
     rc = sio_ftruncate(s->io, s->log_fd, pos);
@@ -608,6 +641,8 @@ int seg_truncate(struct segment *s, int64_t offset) {
   }
   while (s->time_count > 0 && s->base_offset + s->times[s->time_count - 1].rel_offset >= end)
     s->time_count--;
+  if (s->index_written > s->index_count) s->index_written = s->index_count;
+  if (s->time_written > s->time_count) s->time_written = s->time_count;
   /* zero the dropped entries on disk, then restore the preallocated size */
   rc = seg_index_files_size(s, false);
   if (rc == 0 && s->active) rc = seg_index_files_size(s, true);
@@ -617,9 +652,10 @@ int seg_truncate(struct segment *s, int64_t offset) {
 
 int seg_make_inactive(struct segment *s) {
   seg_time_maybe_append(s, true);
-  int rc = 0;
-  if (s->index_files_stale) rc = seg_index_rewrite_all(s);
-  if (rc == 0) rc = seg_index_files_size(s, false);
+  /* index files are hints (invariant 3): on a full disk they stay short, and loading reads
+   * batch headers from their last entry on */
+  (void)(s->index_files_stale ? seg_index_rewrite_all(s) : seg_index_write_pending(s));
+  int rc = seg_index_files_size(s, false);
   if (rc == 0) rc = sio_ftruncate(s->io, s->log_fd, s->size);
   if (rc == 0) s->active = false;
   return rc;

@@ -16,6 +16,7 @@ enum {
   SEG_INDEX_ENTRY_SIZE = 8, /* relative offset int32 | position int32 */
   SEG_TIME_ENTRY_SIZE = 12, /* timestamp int64 | relative offset int32 */
   SEG_PATH_MAX = 4096,
+  SEG_INDEX_WRITE_ENTRIES = 256, /* new index entries written to the files together */
 };
 
 struct seg_index_entry {
@@ -48,6 +49,7 @@ struct segment {
   size_t index_count, index_cap, index_max;
   struct seg_time_entry *times; /* up to time_max + 1 (the final entry at inactivation) */
   size_t time_count, time_cap, time_max;
+  size_t index_written, time_written; /* entries of each already in its file */
   uint32_t index_interval_bytes;
   uint64_t bytes_since_index;
   int64_t max_timestamp, offset_of_max_timestamp; /* -1 when no batch has a timestamp */

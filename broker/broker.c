@@ -159,7 +159,7 @@ int broker_storage_open(struct broker *b) {
   const struct config *cfg = b->cfg;
   int64_t now = broker_now_ms();
   b->io = storage_io_posix();
-  int rc = storage_flusher_start(&b->flusher);
+  int rc = storage_flusher_start(cfg->log_flush_syncfs, &b->flusher);
   if (rc == 0) rc = durable_queue_create(b->base, on_durable, b, &b->durable);
   if (rc != 0) goto fail;
 

@@ -234,6 +234,11 @@ static const struct config_key config_keys[] = {
           "Longest time appended data waits before a sync; defaults to the scheduler interval."),
     KLONG("log.flush.scheduler.interval.ms", I64MAX_STR, 0, I64MAX, RO,
           "How often logs are checked for a time-based sync."),
+    /* Quire's own: see storage/flusher.c. */
+    KBOOL("quire.log.flush.syncfs", "true", RO,
+          "Whether a flush round over several logs makes their file system durable with one "
+          "syncfs instead of an fdatasync per file; turn off where other programs write much to "
+          "the same file system (Quire)."),
     KINT("log.flush.offset.checkpoint.interval.ms", "60000", 0, I32MAX, RO,
          "How often the recovery point checkpoint is written."),
     KINT("log.flush.start.offset.checkpoint.interval.ms", "60000", 0, I32MAX, RO,
@@ -1315,6 +1320,7 @@ static int config_derive(struct config *cfg, char *err, int err_size) {
   if (config_get_int64(cfg, "log.roll.ms", &cfg->log_roll_ms) != 0)
     cfg->log_roll_ms = config_int(cfg, "log.roll.hours") * 3600000;
   cfg->log_flush_interval_messages = config_int(cfg, "log.flush.interval.messages");
+  cfg->log_flush_syncfs = config_bool(cfg, "quire.log.flush.syncfs");
   if (config_get_int64(cfg, "log.flush.interval.ms", &cfg->log_flush_interval_ms) != 0)
     cfg->log_flush_interval_ms = config_int(cfg, "log.flush.scheduler.interval.ms");
   return 0;

@@ -64,6 +64,7 @@ struct config {
   int64_t log_roll_ms; /* log.roll.ms, else log.roll.hours */
   int64_t log_flush_interval_messages;
   int64_t log_flush_interval_ms; /* log.flush.interval.ms, else log.flush.scheduler.interval.ms */
+  bool log_flush_syncfs;         /* quire.log.flush.syncfs */
   /* every key/value seen in the file and overrides (the static layer), for handlers that report
    * configs later */
   char **keys, **values;

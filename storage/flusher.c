@@ -1,13 +1,19 @@
 /* The flusher thread: group commit. Design note.
  *
  * Registered logs each have, under the flusher's mutex: due (flush.messages reached, or a roll
- * to make durable), pending_since_ms (the first unflushed append, for flush.ms, 0 = none) and
- * flush_ms. The thread picks due or overdue logs round-robin and calls plog_flusher_run with no
- * flusher lock held; while it syncs, later appends only set due again, so one fdatasync covers
- * every append that arrived before it started (group commit). busy names the log being flushed:
- * flusher_unregister waits for it, so a closed log is never touched. Lock order: the flusher
- * mutex is never held while taking a log's mutex, and plog.c never holds its own while calling
- * in here. */
+ * to make durable), pending_since_ms (the first unflushed append, for flush.ms, 0 = none),
+ * flush_ms and busy. Each round the thread takes every due or overdue log (marking it busy),
+ * captures each one's dirty files with no flusher lock held (plog_flush_begin), syncs them, and
+ * publishes (plog_flush_end). While a round syncs, later appends only set due again, so one
+ * round covers every append that arrived before it started (group commit). Syncing: the logs
+ * of the round on one file system that would need two or more fdatasyncs between them get one
+ * syncfs instead, when use_syncfs; on this kind of disk one syncfs costs about one fdatasync,
+ * so a round over 40 partitions costs one device flush instead of 40 or more. The price: a
+ * syncfs also writes back whatever else on that file system is dirty, which a data disk
+ * shared with other writers would make slow; quire.log.flush.syncfs=false turns it off.
+ * flusher_unregister waits while its log is busy, so a closed log is never touched. Lock
+ * order: the flusher mutex is never held while taking a log's mutex, and plog.c never holds
+ * its own while calling in here. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,7 +24,7 @@
 
 struct flusher_entry {
   struct plog *log;
-  bool due;
+  bool due, busy;
   int64_t pending_since_ms;
   int64_t flush_ms;
 };
@@ -28,9 +34,11 @@ struct storage_flusher {
   pthread_mutex_t mu;
   pthread_cond_t wake, idle;
   bool stop;
+  bool use_syncfs;
   struct flusher_entry *logs;
-  size_t log_count, log_cap, next;
-  struct plog *busy;
+  size_t log_count, log_cap;
+  struct plog_flush *round; /* the round being synced; the thread's own */
+  size_t round_cap;
 };
 
 static int64_t mono_ms(void) {
@@ -45,33 +53,61 @@ static struct flusher_entry *entry_find(struct storage_flusher *f, struct plog *
   return NULL;
 }
 
+/* Syncs a captured round: one syncfs per file system where that saves fdatasyncs. */
+static void round_sync(struct storage_flusher *f, struct plog_flush *fls, size_t n) {
+  for (size_t i = 0; f->use_syncfs && i < n; i++) {
+    if (fls[i].fs_synced || fls[i].count == 0) continue;
+    uint64_t fs = plog_fs_id(fls[i].log);
+    size_t syncs = 0;
+    for (size_t j = i; j < n; j++)
+      if (!fls[j].fs_synced && plog_fs_id(fls[j].log) == fs)
+        syncs += plog_flush_sync_count(&fls[j]);
+    if (syncs < 2) continue;
+    int rc = plog_flush_syncfs(&fls[i]);
+    for (size_t j = i; j < n; j++) {
+      if (fls[j].fs_synced || plog_fs_id(fls[j].log) != fs) continue;
+      fls[j].fs_synced = true;
+      fls[j].rc = rc;
+    }
+  }
+}
+
 static void *flusher_main(void *arg) {
   struct storage_flusher *f = arg;
   pthread_mutex_lock(&f->mu);
   while (!f->stop) {
     int64_t now = mono_ms(), deadline = INT64_MAX;
-    struct plog *pick = NULL;
-    for (size_t k = 0; k < f->log_count && pick == NULL; k++) {
-      size_t i = (f->next + k) % f->log_count;
+    if (f->round_cap < f->log_count) {
+      struct plog_flush *r = realloc(f->round, f->log_count * sizeof(*r));
+      if (r == NULL) abort(); /* as in flusher_register */
+      f->round = r;
+      f->round_cap = f->log_count;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < f->log_count; i++) {
       struct flusher_entry *e = &f->logs[i];
       int64_t at = INT64_MAX;
       if (e->pending_since_ms > 0 && e->flush_ms != PLOG_NEVER)
         at = e->pending_since_ms + e->flush_ms;
       if (e->due || at <= now) {
-        pick = e->log;
         e->due = false;
         e->pending_since_ms = 0;
-        f->next = i + 1;
+        e->busy = true;
+        f->round[n++].log = e->log;
       } else if (at < deadline) {
         deadline = at;
       }
     }
-    if (pick != NULL) {
-      f->busy = pick;
+    if (n > 0) {
       pthread_mutex_unlock(&f->mu);
-      plog_flusher_run(pick);
+      for (size_t i = 0; i < n; i++) plog_flush_begin(f->round[i].log, &f->round[i]);
+      round_sync(f, f->round, n);
+      for (size_t i = 0; i < n; i++) plog_flush_end(&f->round[i]);
       pthread_mutex_lock(&f->mu);
-      f->busy = NULL;
+      for (size_t i = 0; i < n; i++) {
+        struct flusher_entry *e = entry_find(f, f->round[i].log);
+        if (e != NULL) e->busy = false;
+      }
       pthread_cond_broadcast(&f->idle);
       continue;
     }
@@ -94,9 +130,10 @@ static void *flusher_main(void *arg) {
   return NULL;
 }
 
-int storage_flusher_start(struct storage_flusher **out) {
+int storage_flusher_start(bool use_syncfs, struct storage_flusher **out) {
   struct storage_flusher *f = calloc(1, sizeof(*f));
   if (f == NULL) return -ENOMEM;
+  f->use_syncfs = use_syncfs;
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->wake, NULL);
   pthread_cond_init(&f->idle, NULL);
@@ -123,6 +160,7 @@ void storage_flusher_stop(struct storage_flusher *f) {
   pthread_cond_destroy(&f->wake);
   pthread_cond_destroy(&f->idle);
   free(f->logs);
+  free(f->round);
   free(f);
 }
 
@@ -135,14 +173,14 @@ void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush
     f->logs = n;
     f->log_cap = ncap;
   }
-  f->logs[f->log_count++] = (struct flusher_entry){log, false, 0, flush_ms};
+  f->logs[f->log_count++] = (struct flusher_entry){log, false, false, 0, flush_ms};
   pthread_mutex_unlock(&f->mu);
 }
 
 void flusher_unregister(struct storage_flusher *f, struct plog *log) {
   pthread_mutex_lock(&f->mu);
-  while (f->busy == log) pthread_cond_wait(&f->idle, &f->mu);
-  struct flusher_entry *e = entry_find(f, log);
+  struct flusher_entry *e;
+  while ((e = entry_find(f, log)) != NULL && e->busy) pthread_cond_wait(&f->idle, &f->mu);
   if (e != NULL) *e = f->logs[--f->log_count];
   pthread_mutex_unlock(&f->mu);
 }

@@ -101,6 +101,15 @@ static int px_dir_sync(struct storage_io *io, const char *path) {
   return rc;
 }
 
+static int px_syncfs(struct storage_io *io, int fd) { return syncfs(fd) == 0 ? 0 : -errno; }
+
+static int px_fs_id(struct storage_io *io, const char *path, uint64_t *id) {
+  struct stat st;
+  if (stat(path, &st) != 0) return -errno;
+  *id = (uint64_t)st.st_dev;
+  return 0;
+}
+
 static int px_dir_list(struct storage_io *io, const char *path, char ***names_out,
                        size_t *count_out) {
   DIR *d = opendir(path);
@@ -158,6 +167,8 @@ static const struct storage_io_ops posix_ops = {
     .rmdir = px_rmdir,
     .dir_sync = px_dir_sync,
     .dir_list = px_dir_list,
+    .syncfs = px_syncfs,
+    .fs_id = px_fs_id,
 };
 
 static struct storage_io posix_io = {&posix_ops};

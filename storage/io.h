@@ -37,6 +37,11 @@ struct storage_io_ops {
   /* names in the directory (no "." or ".."), each and the array malloc'd; free with
    * sio_names_free */
   int (*dir_list)(struct storage_io *io, const char *path, char ***names, size_t *count);
+  /* every file and directory of fd's file system made durable, as syncfs(2): one device flush
+   * instead of one per file */
+  int (*syncfs)(struct storage_io *io, int fd);
+  /* an id of the file system holding path (st_dev): equal ids share one syncfs */
+  int (*fs_id)(struct storage_io *io, const char *path, uint64_t *id);
 };
 
 struct storage_io {
@@ -88,6 +93,10 @@ static inline int sio_dir_sync(struct storage_io *io, const char *path) {
 static inline int sio_dir_list(struct storage_io *io, const char *path, char ***names,
                                size_t *count) {
   return io->ops->dir_list(io, path, names, count);
+}
+static inline int sio_syncfs(struct storage_io *io, int fd) { return io->ops->syncfs(io, fd); }
+static inline int sio_fs_id(struct storage_io *io, const char *path, uint64_t *id) {
+  return io->ops->fs_id(io, path, id);
 }
 
 /* Reads exactly size bytes at position; -ENODATA when the file ends first. */

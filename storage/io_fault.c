@@ -64,7 +64,9 @@ struct fault_io {
   bool tear_armed;
   size_t tear_kept;
   int tear_err;
-  unsigned sync_count;
+  unsigned sync_count, syncfs_count;
+  bool hold_syncs;
+  pthread_cond_t released;
 };
 
 static struct fault_io *fio(struct storage_io *io) { return (struct fault_io *)io; }
@@ -283,33 +285,37 @@ static int ft_pwrite(struct storage_io *io, int fd, const void *buf, size_t size
   return rc;
 }
 
+/* Makes fd's contents its inode's shadow. Under f->mu. */
+static int fd_sync_locked(struct fault_io *f, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  struct inode_ent *e = inode_find(f, st.st_dev, st.st_ino);
+  if (e == NULL) {
+    struct shadow *sh = shadow_new();
+    if (sh == NULL) return -ENOMEM;
+    int rc = inode_set(f, st.st_dev, st.st_ino, sh);
+    shadow_unref(sh);
+    if (rc != 0) return rc;
+    e = inode_find(f, st.st_dev, st.st_ino);
+  }
+  uint8_t *data = NULL;
+  size_t len = 0;
+  int rc = read_whole_fd(fd, &data, &len);
+  if (rc != 0) return rc;
+  free(e->sh->data);
+  e->sh->data = data;
+  e->sh->size = len;
+  return 0;
+}
+
 static int ft_fdatasync(struct storage_io *io, int fd) {
   struct fault_io *f = fio(io);
   pthread_mutex_lock(&f->mu);
+  while (f->hold_syncs) pthread_cond_wait(&f->released, &f->mu);
   int rc = fd_check(f, fd);
   if (rc == 0 && f->sync_err != 0) rc = -f->sync_err;
-  struct stat st;
-  if (rc == 0 && fstat(fd, &st) != 0) rc = -errno;
-  if (rc == 0) {
-    struct inode_ent *e = inode_find(f, st.st_dev, st.st_ino);
-    struct shadow *sh = NULL;
-    if (e == NULL) {
-      sh = shadow_new();
-      if (sh == NULL) rc = -ENOMEM;
-      if (rc == 0) rc = inode_set(f, st.st_dev, st.st_ino, sh);
-      shadow_unref(sh);
-      e = inode_find(f, st.st_dev, st.st_ino);
-    }
-    uint8_t *data = NULL;
-    size_t len = 0;
-    if (rc == 0) rc = read_whole_fd(fd, &data, &len);
-    if (rc == 0) {
-      free(e->sh->data);
-      e->sh->data = data;
-      e->sh->size = len;
-      f->sync_count++;
-    }
-  }
+  if (rc == 0) rc = fd_sync_locked(f, fd);
+  if (rc == 0) f->sync_count++;
   pthread_mutex_unlock(&f->mu);
   return rc;
 }
@@ -382,13 +388,12 @@ static int ft_rmdir(struct storage_io *io, const char *path) {
   return storage_io_posix()->ops->rmdir(io, path);
 }
 
-static int ft_dir_sync(struct storage_io *io, const char *path) {
-  struct fault_io *f = fio(io);
-  pthread_mutex_lock(&f->mu);
-  int rc = f->sync_err != 0 ? -f->sync_err : 0;
+/* Makes path's current names its synced names. Under f->mu. */
+static int dir_sync_locked(struct fault_io *f, const char *path) {
+  int rc = 0;
   char full[4096], dir[4096];
   /* drop the synced names of this directory that no longer exist */
-  for (size_t i = 0; rc == 0 && i < f->name_count;) {
+  for (size_t i = 0; i < f->name_count;) {
     struct stat st;
     if (sio_dirname(f->names[i].path, dir, sizeof(dir)) == 0 && strcmp(dir, path) == 0 &&
         stat(f->names[i].path, &st) != 0) {
@@ -399,8 +404,8 @@ static int ft_dir_sync(struct storage_io *io, const char *path) {
     }
     i++;
   }
-  DIR *d = rc == 0 ? opendir(path) : NULL;
-  if (rc == 0 && d == NULL) rc = -errno;
+  DIR *d = opendir(path);
+  if (d == NULL) return -errno;
   while (rc == 0) {
     struct dirent *e = readdir(d);
     if (e == NULL) break;
@@ -417,10 +422,42 @@ static int ft_dir_sync(struct storage_io *io, const char *path) {
     }
     if (rc == 0) rc = name_set(f, full, ie->sh);
   }
-  if (d != NULL) closedir(d);
+  closedir(d);
+  return rc;
+}
+
+static int ft_dir_sync(struct storage_io *io, const char *path) {
+  struct fault_io *f = fio(io);
+  pthread_mutex_lock(&f->mu);
+  int rc = f->sync_err != 0 ? -f->sync_err : 0;
+  if (rc == 0) rc = dir_sync_locked(f, path);
   if (rc == 0) rc = storage_io_posix()->ops->dir_sync(io, path);
   pthread_mutex_unlock(&f->mu);
   return rc;
+}
+
+/* The whole (simulated) file system: every open file's contents and every tracked directory's
+ * names become durable. */
+static int ft_syncfs(struct storage_io *io, int fd) {
+  struct fault_io *f = fio(io);
+  pthread_mutex_lock(&f->mu);
+  while (f->hold_syncs) pthread_cond_wait(&f->released, &f->mu);
+  int rc = fd_check(f, fd);
+  if (rc == 0 && f->sync_err != 0) rc = -f->sync_err;
+  for (size_t i = 0; rc == 0 && i < f->fd_count; i++)
+    if (f->fds[i].epoch == f->epoch) rc = fd_sync_locked(f, f->fds[i].fd);
+  for (size_t i = 0; rc == 0 && i < f->dir_count; i++) rc = dir_sync_locked(f, f->dirs[i]);
+  if (rc == 0) rc = storage_io_posix()->ops->syncfs(io, fd);
+  if (rc == 0) {
+    f->sync_count++;
+    f->syncfs_count++;
+  }
+  pthread_mutex_unlock(&f->mu);
+  return rc;
+}
+
+static int ft_fs_id(struct storage_io *io, const char *path, uint64_t *id) {
+  return storage_io_posix()->ops->fs_id(io, path, id);
 }
 
 static int ft_dir_list(struct storage_io *io, const char *path, char ***names, size_t *count) {
@@ -442,6 +479,8 @@ static const struct storage_io_ops fault_ops = {
     .rmdir = ft_rmdir,
     .dir_sync = ft_dir_sync,
     .dir_list = ft_dir_list,
+    .syncfs = ft_syncfs,
+    .fs_id = ft_fs_id,
 };
 
 int fault_io_create(struct fault_io **out) {
@@ -449,6 +488,7 @@ int fault_io_create(struct fault_io **out) {
   if (f == NULL) return -ENOMEM;
   f->base.ops = &fault_ops;
   pthread_mutex_init(&f->mu, NULL);
+  pthread_cond_init(&f->released, NULL);
   *out = f;
   return 0;
 }
@@ -466,6 +506,7 @@ void fault_io_destroy(struct fault_io *f) {
   free(f->dirs);
   free(f->fds);
   pthread_mutex_destroy(&f->mu);
+  pthread_cond_destroy(&f->released);
   free(f);
 }
 
@@ -498,6 +539,20 @@ unsigned fault_io_sync_count(struct fault_io *f) {
   unsigned n = f->sync_count;
   pthread_mutex_unlock(&f->mu);
   return n;
+}
+
+unsigned fault_io_syncfs_count(struct fault_io *f) {
+  pthread_mutex_lock(&f->mu);
+  unsigned n = f->syncfs_count;
+  pthread_mutex_unlock(&f->mu);
+  return n;
+}
+
+void fault_io_hold_syncs(struct fault_io *f, bool hold) {
+  pthread_mutex_lock(&f->mu);
+  f->hold_syncs = hold;
+  if (!hold) pthread_cond_broadcast(&f->released);
+  pthread_mutex_unlock(&f->mu);
 }
 
 int fault_io_power_loss(struct fault_io *f) {

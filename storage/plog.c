@@ -9,13 +9,13 @@
  *   segs[i]->next_offset <= segs[i+1]->base_offset;  log_end == active->next_offset
  *   durable end = flushed_end when a flush policy is set, else log_end (DESIGN.md).
  * recovery_point: everything below it, indexes included, is on disk; recovery scans only the
- * segments that may hold offsets >= it. flushed_end advances only in plog_flusher_run, by the
+ * segments that may hold offsets >= it. flushed_end advances only in plog_flush_end, by the
  * log end it captured before syncing, and only if no truncation happened meanwhile.
  *
  * Transitions:
  *   plog_open            recovery: load or scan each segment, cut torn tails, start the log
  *   plog_append          log_end advances; maybe a roll (new active, old one trimmed, dirty)
- *   plog_flusher_run     flushed_end / recovery_point advance; on a sync error the log fails
+ *   plog_flush_end       flushed_end / recovery_point advance; on a sync error the log fails
  *   plog_truncate        log_end (and flushed_end, recovery point, high watermark) go back
  *   plog_advance_log_start / plog_retention_run   log_start advances, head segments go
  *   plog_close           (clean) flush all, trim the active segment's indexes
@@ -86,6 +86,7 @@ struct plog {
   struct pstate *ps; /* producer state; its map end == log_end between calls */
   struct epoch_cache *epochs;
   int64_t now_ms; /* the latest clock a caller gave (snapshot loads drop expired producers) */
+  uint64_t fs_id; /* the file system of dir (sio_fs_id), for the flusher's shared syncfs */
 };
 
 void plog_config_init(struct plog_config *c) {
@@ -525,6 +526,7 @@ int plog_open(const struct plog_open_args *a, struct plog **out) {
   int64_t scan_from = INT64_MAX;
   if (rc == 0 && (!plog_config_valid(&a->config) || a->log_start_offset < 0)) rc = -EINVAL;
   if (rc == 0) rc = plog_mkdir(log);
+  if (rc == 0) rc = sio_fs_id(log->io, log->dir, &log->fs_id);
   if (rc == 0) rc = epoch_cache_open(log->io, log->dir, &log->epochs, &epochs_rebuild);
   if (rc == 0) rc = plog_recover(log, a, &scan_from);
   if (rc == 0 && log->seg_count == 0) {
@@ -828,70 +830,95 @@ int plog_append_replica(struct plog *log, uint8_t *data, size_t size, int64_t no
 
 /* ---- flush ---- */
 
-void plog_flusher_run(struct plog *log) {
-  struct segment *stack[8], **segs = stack;
-  bool stack_index[8], *with_index = stack_index;
-  size_t n = 0;
-  int rc = 0;
+void plog_flush_begin(struct plog *log, struct plog_flush *fl) {
+  memset(fl, 0, sizeof(*fl));
+  fl->log = log;
+  fl->segs = fl->stack;
+  fl->with_index = fl->stack_index;
   pthread_mutex_lock(&log->flush_mu);
   pthread_mutex_lock(&log->mu);
   if (log->failed != 0) {
+    fl->skip = true;
     pthread_mutex_unlock(&log->mu);
-    pthread_mutex_unlock(&log->flush_mu);
     return;
   }
-  int64_t target = log->log_end;
-  uint64_t truncations = log->truncations;
-  bool dir_dirty = log->dir_dirty;
-  log->dir_dirty = false;
-  if (log->seg_count > 8) {
-    segs = malloc(log->seg_count * sizeof(*segs));
-    with_index = malloc(log->seg_count * sizeof(*with_index));
-    if (segs == NULL || with_index == NULL) {
-      free(segs == stack ? NULL : segs);
-      free(with_index == stack_index ? NULL : with_index);
-      segs = stack;
-      with_index = stack_index;
-      log->dir_dirty = dir_dirty;
+  if (log->seg_count > PLOG_FLUSH_STACK) {
+    fl->segs = malloc(log->seg_count * sizeof(*fl->segs));
+    fl->with_index = malloc(log->seg_count * sizeof(*fl->with_index));
+    if (fl->segs == NULL || fl->with_index == NULL) {
+      free(fl->segs);
+      free(fl->with_index);
+      fl->segs = fl->stack;
+      fl->with_index = fl->stack_index;
+      fl->skip = true; /* the next flush retries */
       pthread_mutex_unlock(&log->mu);
-      pthread_mutex_unlock(&log->flush_mu);
-      return; /* the next flush retries */
+      return;
     }
   }
+  fl->target = log->log_end;
+  fl->truncations = log->truncations;
+  fl->dir_dirty = log->dir_dirty;
+  log->dir_dirty = false;
   for (size_t i = 0; i < log->seg_count; i++) {
     struct segment *s = log->segs[i];
     if (!s->log_dirty && !s->index_dirty) continue;
     seg_ref(s);
-    segs[n] = s;
-    with_index[n++] = s->index_dirty;
+    fl->segs[fl->count] = s;
+    fl->with_index[fl->count++] = s->index_dirty;
     s->log_dirty = s->index_dirty = false;
   }
   pthread_mutex_unlock(&log->mu);
+}
 
-  for (size_t i = 0; i < n && rc == 0; i++) rc = seg_sync(segs[i], with_index[i]);
-  if (rc == 0 && dir_dirty) rc = sio_dir_sync(log->io, log->dir);
+size_t plog_flush_sync_count(const struct plog_flush *fl) {
+  if (fl->skip) return 0;
+  size_t n = fl->dir_dirty ? 1 : 0;
+  for (size_t i = 0; i < fl->count; i++) n += fl->with_index[i] ? 3 : 1;
+  return n;
+}
+
+int plog_flush_syncfs(const struct plog_flush *fl) {
+  INVARIANT(fl->count > 0);
+  return sio_syncfs(fl->log->io, fl->segs[0]->log_fd);
+}
+
+void plog_flush_end(struct plog_flush *fl) {
+  struct plog *log = fl->log;
+  if (fl->skip) {
+    pthread_mutex_unlock(&log->flush_mu);
+    return;
+  }
+  int rc = fl->rc;
+  if (!fl->fs_synced) {
+    for (size_t i = 0; i < fl->count && rc == 0; i++) rc = seg_sync(fl->segs[i], fl->with_index[i]);
+    if (rc == 0 && fl->dir_dirty) rc = sio_dir_sync(log->io, log->dir);
+  }
 
   pthread_mutex_lock(&log->mu);
   if (rc != 0) {
     log->failed = rc;
-  } else if (log->truncations == truncations && target > log->flushed_end) {
-    log->flushed_end = target;
-    log->recovery_point = target;
+  } else if (log->truncations == fl->truncations && fl->target > log->flushed_end) {
+    log->flushed_end = fl->target;
+    log->recovery_point = fl->target;
   }
   int64_t durable = plog_flush_enabled(log) ? log->flushed_end : log->log_end;
   pthread_mutex_unlock(&log->mu);
-  for (size_t i = 0; i < n; i++) seg_unref(segs[i]);
-  if (segs != stack) free(segs);
-  if (with_index != stack_index) free(with_index);
+  for (size_t i = 0; i < fl->count; i++) seg_unref(fl->segs[i]);
+  if (fl->segs != fl->stack) free(fl->segs);
+  if (fl->with_index != fl->stack_index) free(fl->with_index);
   pthread_mutex_unlock(&log->flush_mu);
   if (log->on_durable != NULL && (rc != 0 || plog_flush_enabled(log)))
     log->on_durable(log->on_durable_arg, log, durable, rc);
 }
 
 int plog_flush(struct plog *log) {
-  plog_flusher_run(log);
+  struct plog_flush fl;
+  plog_flush_begin(log, &fl);
+  plog_flush_end(&fl);
   return plog_failed(log);
 }
+
+uint64_t plog_fs_id(const struct plog *log) { return log->fs_id; }
 
 /* ---- read ---- */
 

@@ -233,13 +233,38 @@ int plog_clean_swap(struct plog *log, const struct plog_clean_view *v, size_t i,
 
 /* ---- the flusher (group commit), flusher.c ----
  * One thread serving many logs: appends mark a log due (flush.messages reached) or pending
- * (flush.ms); the thread syncs each due log's dirty files with one fdatasync each, however many
- * appends arrived meanwhile, then reports through the log's on_durable. */
-int storage_flusher_start(struct storage_flusher **out);
+ * (flush.ms); each round the thread takes every due log, captures what each has to sync and
+ * syncs it, however many appends arrived meanwhile, then reports through each log's
+ * on_durable. A round whose logs on one file system would need two or more fdatasyncs makes
+ * that file system durable with one syncfs instead (use_syncfs; quire.log.flush.syncfs). */
+int storage_flusher_start(bool use_syncfs, struct storage_flusher **out);
 void storage_flusher_stop(struct storage_flusher *f); /* after every log was closed */
 
-/* For flusher.c only. */
-void plog_flusher_run(struct plog *log);
+/* For flusher.c only: one flush in steps, so that a round of logs can share one syncfs.
+ * plog_flush_begin captures the dirty segments and the end offset to publish, holding the
+ * log's flush lock until plog_flush_end; plog_flush_end syncs them file by file (unless
+ * fs_synced: a syncfs, plog_flush_syncfs on any log of the same file system, ran after the
+ * capture; rc is its result), then publishes and reports. */
+enum { PLOG_FLUSH_STACK = 8 };
+struct plog_flush {
+  struct plog *log;
+  bool skip;      /* a failed log, or no memory: nothing to do */
+  bool fs_synced; /* set by the caller before plog_flush_end */
+  int rc;         /* with fs_synced: the syncfs's result */
+  int64_t target;
+  uint64_t truncations;
+  bool dir_dirty;
+  size_t count;
+  struct segment **segs;
+  bool *with_index;
+  struct segment *stack[PLOG_FLUSH_STACK];
+  bool stack_index[PLOG_FLUSH_STACK];
+};
+void plog_flush_begin(struct plog *log, struct plog_flush *fl);
+size_t plog_flush_sync_count(const struct plog_flush *fl); /* fdatasyncs plog_flush_end makes */
+int plog_flush_syncfs(const struct plog_flush *fl);        /* fl->count > 0 */
+void plog_flush_end(struct plog_flush *fl);
+uint64_t plog_fs_id(const struct plog *log);
 void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush_ms);
 void flusher_unregister(struct storage_flusher *f, struct plog *log);
 void flusher_set_flush_ms(struct storage_flusher *f, struct plog *log, int64_t flush_ms);

@@ -356,11 +356,51 @@ START_TEST(missing_indexes_are_rebuilt) {
 }
 END_TEST
 
+/* Index entries reach the files in groups of SEG_INDEX_WRITE_ENTRIES; after a crash the files
+ * lag the log, and the log still serves every offset and timestamp. */
+START_TEST(index_files_are_written_in_groups) {
+  struct plog_open_args a = small_args(storage_io_posix(), part_dir());
+  a.config.segment_bytes = 1 << 20;
+  a.config.index_size_max = 64 * 1024;
+  struct plog *log = open_log(&a);
+  int64_t end = append_batches(log, 1000);
+  char path[512];
+  seg_path(0, ".index", path, sizeof(path));
+  FILE *fp = fopen(path, "rb");
+  ck_assert_ptr_nonnull(fp);
+  uint8_t e[8];
+  size_t written = 0;
+  while (fread(e, 1, 8, fp) == 8 && (e[4] | e[5] | e[6] | e[7]) != 0) written++;
+  fclose(fp);
+  ck_assert_uint_eq(written, SEG_INDEX_WRITE_ENTRIES);
+  plog_close(log, false); /* a crash: the last group never reached the files */
+  a.recovery_point = end; /* everything was flushed: the segment is loaded, not scanned */
+  log = open_log(&a);
+  ck_assert_int_eq(plog_log_end(log), end);
+  ck_assert_int_eq(read_all_checked(log, 1), end);
+  for (int64_t target = 0; target < end; target += 97) {
+    int64_t off, ts;
+    ck_assert_int_eq(plog_find_offset_by_timestamp(log, 1000 + 10 * target, &off, &ts), 0);
+    ck_assert_int_eq(off, target);
+    struct plog_read_result r;
+    ck_assert_int_eq(plog_read(log, target, 1, PLOG_NEVER, &r), 0);
+    ck_assert_int_le(r.first_offset, target);
+    ck_assert_int_gt(r.next_offset, target);
+    plog_read_release(&r);
+  }
+  append_batches(log, 10);
+  plog_close(log, true);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_uint_gt((size_t)st.st_size / 8, SEG_INDEX_WRITE_ENTRIES); /* all of them, trimmed */
+}
+END_TEST
+
 START_TEST(power_loss_keeps_everything_reported_durable) {
   struct fault_io *f;
   ck_assert_int_eq(fault_io_create(&f), 0);
   struct storage_flusher *fl;
-  ck_assert_int_eq(storage_flusher_start(&fl), 0);
+  ck_assert_int_eq(storage_flusher_start(true, &fl), 0);
   struct durable_probe probe;
   atomic_init(&probe.durable, 0);
   atomic_init(&probe.errors, 0);
@@ -646,7 +686,7 @@ START_TEST(flusher_groups_appends_into_few_syncs) {
   struct fault_io *f;
   ck_assert_int_eq(fault_io_create(&f), 0);
   struct storage_flusher *fl;
-  ck_assert_int_eq(storage_flusher_start(&fl), 0);
+  ck_assert_int_eq(storage_flusher_start(true, &fl), 0);
   struct durable_probe probe;
   atomic_init(&probe.durable, 0);
   atomic_init(&probe.errors, 0);
@@ -680,6 +720,78 @@ START_TEST(flusher_groups_appends_into_few_syncs) {
 }
 END_TEST
 
+/* A flusher round over several logs: with use_syncfs one syncfs makes all of them durable, and
+ * without it each gets its own fdatasync. Either way a power loss right after keeps exactly
+ * what was reported durable, in every log. */
+static void flush_round_check(bool use_syncfs) {
+  enum { LOGS = 6 };
+  struct fault_io *f;
+  ck_assert_int_eq(fault_io_create(&f), 0);
+  struct storage_flusher *fl;
+  ck_assert_int_eq(storage_flusher_start(use_syncfs, &fl), 0);
+  struct durable_probe probes[LOGS];
+  struct plog *logs[LOGS];
+  char dirs[LOGS][300];
+  struct plog_open_args args[LOGS];
+  for (int i = 0; i < LOGS; i++) {
+    atomic_init(&probes[i].durable, 0);
+    atomic_init(&probes[i].errors, 0);
+    snprintf(dirs[i], sizeof(dirs[i]), "%s/round-%d", tmp_root, i);
+    args[i] = small_args(fault_io_base(f), dirs[i]);
+    args[i].config.segment_bytes = 1 << 20;
+    args[i].flusher = fl;
+    args[i].on_durable = on_durable;
+    args[i].on_durable_arg = &probes[i];
+    logs[i] = open_log(&args[i]);
+    append_batches(logs[i], 1); /* writes the leader epoch file, itself synced at once */
+  }
+  for (int i = 0; i < LOGS; i++)
+    for (int k = 0; k < 5000 && atomic_load(&probes[i].durable) < 3; k++) usleep(1000);
+  /* the next append starts a round that waits in its sync; the rest pile up behind it */
+  unsigned syncs_before = fault_io_sync_count(f);
+  fault_io_hold_syncs(f, true);
+  append_batches(logs[0], 1);
+  usleep(20000);
+  for (int i = 0; i < LOGS; i++) append_batches(logs[i], 2);
+  fault_io_hold_syncs(f, false);
+  for (int i = 0; i < LOGS; i++) {
+    int64_t end = plog_log_end(logs[i]);
+    for (int k = 0; k < 5000 && atomic_load(&probes[i].durable) < end; k++) usleep(1000);
+    ck_assert_int_eq(atomic_load(&probes[i].durable), end);
+  }
+  unsigned syncs = fault_io_sync_count(f) - syncs_before;
+  if (use_syncfs) {
+    ck_assert_uint_ge(fault_io_syncfs_count(f), 1);
+    ck_assert_uint_le(syncs, 2);
+  } else {
+    ck_assert_uint_eq(fault_io_syncfs_count(f), 0);
+    ck_assert_uint_ge(syncs, LOGS);
+  }
+  /* more appends that never get synced, then the power goes */
+  fault_io_hold_syncs(f, true);
+  for (int i = 0; i < LOGS; i++) append_batches(logs[i], 2);
+  ck_assert_int_eq(fault_io_power_loss(f), 0);
+  fault_io_hold_syncs(f, false);
+  for (int i = 0; i < LOGS; i++) {
+    int64_t durable = atomic_load(&probes[i].durable);
+    plog_close(logs[i], false);
+    args[i].clean_shutdown = false;
+    args[i].recovery_point = 0;
+    logs[i] = open_log(&args[i]);
+    ck_assert_int_eq(plog_log_end(logs[i]), durable);
+    ck_assert_int_eq(read_all_checked(logs[i], 300), durable);
+    plog_close(logs[i], true);
+  }
+  storage_flusher_stop(fl);
+  fault_io_destroy(f);
+}
+
+START_TEST(flusher_round_shares_one_syncfs) { flush_round_check(true); }
+END_TEST
+
+START_TEST(flusher_round_without_syncfs_syncs_each_file) { flush_round_check(false); }
+END_TEST
+
 START_TEST(replica_append_keeps_offsets) {
   struct plog_open_args a = small_args(storage_io_posix(), part_dir());
   struct plog *log = open_log(&a);
@@ -710,7 +822,7 @@ static void on_durable_pipe(void *arg, struct plog *log, int64_t durable_end, in
 /* The child of the crash test: appends forever, reporting durable ends through the pipe. */
 static void crash_child(int fd) {
   struct storage_flusher *fl;
-  if (storage_flusher_start(&fl) != 0) _exit(2);
+  if (storage_flusher_start(true, &fl) != 0) _exit(2);
   struct plog_open_args a = small_args(storage_io_posix(), part_dir());
   a.config.segment_bytes = 64 * 1024;
   a.flusher = fl;
@@ -774,6 +886,7 @@ static Suite *storage_suite(void) {
   tcase_add_test(tc, truncate_removes_whole_batches_and_appends_continue);
   tcase_add_test(tc, recovery_cuts_torn_tail_and_bit_flips);
   tcase_add_test(tc, missing_indexes_are_rebuilt);
+  tcase_add_test(tc, index_files_are_written_in_groups);
   tcase_add_test(tc, recovery_ends_the_log_at_a_segment_that_lost_its_tail);
   tcase_add_test(tc, power_loss_keeps_everything_reported_durable);
   tcase_add_test(tc, enospc_fails_appends_until_space_returns);
@@ -784,6 +897,8 @@ static Suite *storage_suite(void) {
   tcase_add_test(tc, power_loss_drops_unsynced_files_and_names);
   tcase_add_test(tc, recovery_scans_only_after_recovery_point_unless_clean);
   tcase_add_test(tc, flusher_groups_appends_into_few_syncs);
+  tcase_add_test(tc, flusher_round_shares_one_syncfs);
+  tcase_add_test(tc, flusher_round_without_syncfs_syncs_each_file);
   tcase_add_test(tc, replica_append_keeps_offsets);
   tcase_add_test(tc, kill_9_mid_append_loses_nothing_reported_durable);
   suite_add_tcase(s, tc);

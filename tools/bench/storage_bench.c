@@ -84,9 +84,9 @@ static int64_t wall_ms(void) {
 
 static struct storage_io *posix_io;
 /* calls and nanoseconds spent, per operation */
-enum { OP_OPEN, OP_PREAD, OP_PWRITE, OP_FDATASYNC, OP_FTRUNCATE, OP_DIR_SYNC, OP_COUNT };
-static const char *const op_names[OP_COUNT] = {"open",      "pread",     "pwrite",
-                                               "fdatasync", "ftruncate", "dir fsync"};
+enum { OP_OPEN, OP_PREAD, OP_PWRITE, OP_FDATASYNC, OP_FTRUNCATE, OP_DIR_SYNC, OP_SYNCFS, OP_COUNT };
+static const char *const op_names[OP_COUNT] = {"open",      "pread",     "pwrite", "fdatasync",
+                                               "ftruncate", "dir fsync", "syncfs"};
 static atomic_ullong op_calls[OP_COUNT], op_ns[OP_COUNT];
 
 static uint64_t mono_ns(void) {
@@ -139,6 +139,10 @@ static int c_dir_sync(struct storage_io *io, const char *path) {
 static int c_dir_list(struct storage_io *io, const char *path, char ***names, size_t *count) {
   return sio_dir_list(posix_io, path, names, count);
 }
+static int c_syncfs(struct storage_io *io, int fd) { COUNTED(OP_SYNCFS, sio_syncfs(posix_io, fd)); }
+static int c_fs_id(struct storage_io *io, const char *path, uint64_t *id) {
+  return sio_fs_id(posix_io, path, id);
+}
 
 static const struct storage_io_ops counting_ops = {
     .open = c_open,
@@ -155,6 +159,8 @@ static const struct storage_io_ops counting_ops = {
     .rmdir = c_rmdir,
     .dir_sync = c_dir_sync,
     .dir_list = c_dir_list,
+    .syncfs = c_syncfs,
+    .fs_id = c_fs_id,
 };
 static struct storage_io counting_io = {&counting_ops};
 
@@ -484,7 +490,7 @@ static void bench_throughput(const struct options *o, const char *root, size_t b
   uint64_t total = n_batches * batch_size;
 
   struct storage_flusher *flusher;
-  int rc = storage_flusher_start(&flusher);
+  int rc = storage_flusher_start(true, &flusher);
   if (rc != 0) die("storage_flusher_start", rc);
   struct durable_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
   struct plog_open_args a;
@@ -796,7 +802,7 @@ static void bench_startup(const struct options *o, const char *root) {
   fflush(stdout);
 
   struct storage_flusher *flusher;
-  rc = storage_flusher_start(&flusher);
+  rc = storage_flusher_start(true, &flusher);
   if (rc != 0) die("storage_flusher_start", rc);
 
   startup_open_all(&s, "clean", true, flusher);

@@ -107,12 +107,6 @@ static uint64_t load_be(const uint8_t *p, int n) {
   return v;
 }
 
-int wire_read_i8(struct wire_reader *r, int8_t *v) {
-  NEED(r, 1);
-  *v = (int8_t)*r->p++;
-  return WIRE_OK;
-}
-
 int wire_read_i16(struct wire_reader *r, int16_t *v) {
   NEED(r, 2);
   *v = (int16_t)(uint16_t)load_be(r->p, 2);
@@ -169,7 +163,7 @@ int wire_read_uuid(struct wire_reader *r, struct wire_uuid *v) {
   return WIRE_OK;
 }
 
-int wire_read_uvarlong(struct wire_reader *r, uint64_t *v) {
+int wire_read_uvarlong_multibyte(struct wire_reader *r, uint64_t *v) {
   uint64_t value = 0;
   for (int shift = 0; shift < 70; shift += 7) {
     NEED(r, 1);
@@ -184,7 +178,7 @@ int wire_read_uvarlong(struct wire_reader *r, uint64_t *v) {
   return WIRE_EINVALID;
 }
 
-int wire_read_uvarint(struct wire_reader *r, uint32_t *v) {
+int wire_read_uvarint_multibyte(struct wire_reader *r, uint32_t *v) {
   uint32_t value = 0;
   for (int shift = 0; shift < 35; shift += 7) {
     NEED(r, 1);
@@ -197,20 +191,6 @@ int wire_read_uvarint(struct wire_reader *r, uint32_t *v) {
     }
   }
   return WIRE_EINVALID;
-}
-
-int wire_read_varint(struct wire_reader *r, int32_t *v) {
-  uint32_t u;
-  int rc = wire_read_uvarint(r, &u);
-  if (rc == WIRE_OK) *v = (int32_t)((u >> 1) ^ (~(u & 1) + 1));
-  return rc;
-}
-
-int wire_read_varlong(struct wire_reader *r, int64_t *v) {
-  uint64_t u;
-  int rc = wire_read_uvarlong(r, &u);
-  if (rc == WIRE_OK) *v = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
-  return rc;
 }
 
 /* A length prefix: compact (uvarint, length + 1, 0 = null) or classic (int16 or int32, -1 = null).

@@ -102,7 +102,43 @@ struct wire_reader {
 
 static inline size_t wire_left(const struct wire_reader *r) { return (size_t)(r->end - r->p); }
 
-int wire_read_i8(struct wire_reader *r, int8_t *v);
+/* The per-record readers are inline (a record batch walk calls them for every record); varints
+ * of one byte, the common case, take the fast path. */
+int wire_read_uvarint_multibyte(struct wire_reader *r, uint32_t *v);
+int wire_read_uvarlong_multibyte(struct wire_reader *r, uint64_t *v);
+
+static inline int wire_read_i8(struct wire_reader *r, int8_t *v) {
+  if (r->p == r->end) return WIRE_ETRUNCATED;
+  *v = (int8_t)*r->p++;
+  return WIRE_OK;
+}
+static inline int wire_read_uvarint(struct wire_reader *r, uint32_t *v) {
+  if (r->p < r->end && *r->p < 0x80) {
+    *v = *r->p++;
+    return WIRE_OK;
+  }
+  return wire_read_uvarint_multibyte(r, v);
+}
+static inline int wire_read_uvarlong(struct wire_reader *r, uint64_t *v) {
+  if (r->p < r->end && *r->p < 0x80) {
+    *v = *r->p++;
+    return WIRE_OK;
+  }
+  return wire_read_uvarlong_multibyte(r, v);
+}
+/* zigzag */
+static inline int wire_read_varint(struct wire_reader *r, int32_t *v) {
+  uint32_t u;
+  int rc = wire_read_uvarint(r, &u);
+  if (rc == WIRE_OK) *v = (int32_t)((u >> 1) ^ (~(u & 1) + 1));
+  return rc;
+}
+static inline int wire_read_varlong(struct wire_reader *r, int64_t *v) {
+  uint64_t u;
+  int rc = wire_read_uvarlong(r, &u);
+  if (rc == WIRE_OK) *v = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
+  return rc;
+}
 int wire_read_i16(struct wire_reader *r, int16_t *v);
 int wire_read_i32(struct wire_reader *r, int32_t *v);
 int wire_read_i64(struct wire_reader *r, int64_t *v);
@@ -111,10 +147,6 @@ int wire_read_u32(struct wire_reader *r, uint32_t *v);
 int wire_read_f64(struct wire_reader *r, double *v);
 int wire_read_bool(struct wire_reader *r, bool *v);
 int wire_read_uuid(struct wire_reader *r, struct wire_uuid *v);
-int wire_read_uvarint(struct wire_reader *r, uint32_t *v);
-int wire_read_varint(struct wire_reader *r, int32_t *v);
-int wire_read_uvarlong(struct wire_reader *r, uint64_t *v);
-int wire_read_varlong(struct wire_reader *r, int64_t *v);
 /* compact: flexible-version form; nullable: whether null is allowed at this version. */
 int wire_read_str(struct wire_reader *r, struct wire_str *v, bool compact, bool nullable);
 int wire_read_bytes(struct wire_reader *r, struct wire_bytes *v, bool compact, bool nullable);

@@ -1,7 +1,7 @@
 /* Connections: 4-byte length-prefixed frames in, responses out, in request order (see net.h for
- * the states and the bounds). A frame longer than the connection's cap (or with a negative length)
- * closes the connection before anything is allocated for it. Each request gets an arena freed
- * with its frame. */
+ * the states, the bounds and where frames are read to). A frame longer than the connection's cap
+ * (or with a negative length) closes the connection before anything is allocated for it. Each
+ * request gets an arena freed with its frame. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +15,7 @@
 #include <event2/buffer.h>
 
 #include "dispatch.h"
+#include "invariant.h"
 #include "log.h"
 #include "net.h"
 #include "tls.h"
@@ -31,8 +32,9 @@ static size_t arena_limit(size_t frame_size) {
 static void conn_free(struct connection *c);
 
 enum {
-  CONN_READ_CHUNK = 64 << 10, /* bytes asked of one readv on a plaintext socket */
-  CONN_READ_BURST = 1 << 20,  /* read before the frames are handled */
+  CONN_READ_CHUNK = 64 << 10, /* input bytes asked of one readv on a plaintext socket; a longer
+                               * frame is read into a buffer of its own */
+  CONN_READ_BURST = 1 << 20,  /* read in one readable event before the others get their turn */
 };
 
 static int32_t frame_max(const struct connection *c) {
@@ -125,7 +127,7 @@ static int send_response(struct connection *c, const struct response *r) {
 static void request_free(struct conn_request *req) {
   if (req->answered && !req->close) response_files_release(req->out.files);
   wire_arena_free(&req->arena);
-  if (req->frame != NULL) evbuffer_free(req->frame);
+  free(req->frame);
   free(req);
 }
 
@@ -204,17 +206,78 @@ static bool may_read_next(const struct connection *c, bool produce) {
          !c->queue_tail->close;
 }
 
-/* Reads and answers every complete frame in the input, unless muted or waiting. Returns -1 when it
- * closed the connection (c is then freed). */
+/* The frame whose length starts the input is longer than a read chunk and not all in: it moves to
+ * a buffer of its own (its length passed the cap already), into which on_readable reads the rest.
+ * Plaintext only (TLS reads through its bufferevent). */
+static int own_frame_start(struct connection *c, size_t len) {
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  INVARIANT(c->own_frame == NULL && c->read_ev != NULL);
+  uint8_t *buf = malloc(len);
+  if (buf == NULL) return -1;
+  evbuffer_drain(in, 4);
+  size_t have = evbuffer_get_length(in);
+  INVARIANT(have < len);
+  int moved = evbuffer_remove(in, buf, have); /* all the input holds: allocates nothing */
+  INVARIANT(moved == (int)have);
+  c->own_frame = buf;
+  c->own_frame_size = len;
+  c->own_frame_read = have;
+  return 0;
+}
+
+/* The next frame, if it is whole: *own is its own buffer (still the connection's, for the caller
+ * to take over), or NULL when the frame is first in the input behind its 4-byte length. A frame
+ * not whole yet may get its own buffer here (own_frame_start). Returns 1 for a frame, 0 when none
+ * is whole yet, -1 when the connection was closed (a length beyond the cap, or out of memory). */
+static int frame_next(struct connection *c, int32_t *len_out, bool *produce, uint8_t **own) {
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  *own = NULL;
+  if (c->own_frame != NULL) {
+    if (c->own_frame_read < c->own_frame_size) return 0;
+    *len_out = (int32_t)c->own_frame_size;
+    *produce = c->own_frame[0] == 0 && c->own_frame[1] == 0; /* API key 0; longer than 2 */
+    *own = c->own_frame;
+    return 1;
+  }
+  size_t avail = evbuffer_get_length(in);
+  uint8_t head[6];
+  if (avail < 4) return 0;
+  evbuffer_copyout(in, head, avail < 6 ? 4 : 6);
+  int32_t len = (int32_t)(((uint32_t)head[0] << 24) | ((uint32_t)head[1] << 16) |
+                          ((uint32_t)head[2] << 8) | head[3]);
+  int32_t max = frame_max(c);
+  if (len < 0 || len > max) {
+    /* A TLS ClientHello starts 16 03: say so rather than only quoting a huge length. */
+    bool tls_hello = c->listener->tls == NULL && head[0] == 0x16 && head[1] == 0x03;
+    log_warn("net", "closing %s: frame of %d bytes exceeds the limit of %d (%s)%s", c->peer, len,
+             max, c->authenticated ? "socket.request.max.bytes" : "sasl.server.max.receive.size",
+             tls_hello ? "; it looks like TLS sent to a plaintext listener" : "");
+    conn_close(c);
+    return -1;
+  }
+  if (avail - 4 < (size_t)len) {
+    if (len > CONN_READ_CHUNK && c->read_ev != NULL && own_frame_start(c, (size_t)len) != 0) {
+      log_error("net", "closing %s: out of memory for a frame of %d bytes", c->peer, len);
+      conn_close(c);
+      return -1;
+    }
+    return 0;
+  }
+  *len_out = len;
+  *produce = len >= 2 && head[4] == 0 && head[5] == 0; /* API key 0 */
+  return 1;
+}
+
+/* Reads and answers every complete frame, unless muted or waiting. Returns -1 when it closed the
+ * connection (c is then freed). */
 static int handle_frames(struct connection *c) {
   struct evbuffer *in = bufferevent_get_input(c->bev);
-  int32_t max = frame_max(c);
-  /* a request other than Produce waits with its frame first in the input: nothing to read yet */
-  if (c->queue_head != NULL && c->queue_head->frame == NULL) return 0;
+  /* a request other than Produce waits (its frame maybe first in the input): nothing to read yet */
+  if (c->queue_head != NULL && !c->queue_head->produce) return 0;
   for (;;) {
     size_t avail = evbuffer_get_length(in);
-    note_peak(&c->peak_input, avail);
-    if (avail == 0) {
+    note_peak(&c->peak_input, avail + c->own_frame_size);
+    if (avail == 0 && c->own_frame == NULL) {
       evtimer_del(c->frame_timer);
       return 0;
     }
@@ -222,28 +285,17 @@ static int handle_frames(struct connection *c) {
       set_state(c, CONN_MUTED);
       return 0;
     }
-    uint8_t head[6];
-    if (avail < 4) break;
-    evbuffer_copyout(in, head, avail < 6 ? 4 : 6);
-    int32_t len = (int32_t)(((uint32_t)head[0] << 24) | ((uint32_t)head[1] << 16) |
-                            ((uint32_t)head[2] << 8) | head[3]);
-    if (len < 0 || len > max) {
-      /* A TLS ClientHello starts 16 03: say so rather than only quoting a huge length. */
-      bool tls_hello = c->listener->tls == NULL && head[0] == 0x16 && head[1] == 0x03;
-      log_warn("net", "closing %s: frame of %d bytes exceeds the limit of %d (%s)%s", c->peer, len,
-               max, c->authenticated ? "socket.request.max.bytes" : "sasl.server.max.receive.size",
-               tls_hello ? "; it looks like TLS sent to a plaintext listener" : "");
-      conn_close(c);
-      return -1;
-    }
-    if (avail - 4 < (size_t)len) break;
-    bool produce = len >= 2 && head[4] == 0 && head[5] == 0; /* API key 0 */
+    int32_t len = 0;
+    bool produce = false;
+    uint8_t *own = NULL;
+    int next = frame_next(c, &len, &produce, &own);
+    if (next < 0) return -1;
+    if (next == 0) break;
     if (!may_read_next(c, produce)) {
       set_state(c, CONN_WAITING); /* until the queue is empty (or shorter) */
       return 0;
     }
     evtimer_del(c->frame_timer);
-    evbuffer_drain(in, 4);
     struct conn_request *req = calloc(1, sizeof(*req));
     if (req == NULL) {
       log_error("net", "closing %s: out of memory", c->peer);
@@ -252,24 +304,33 @@ static int handle_frames(struct connection *c) {
     }
     req->c = c;
     req->frame_size = (size_t)len;
+    req->produce = produce;
     wire_arena_init(&req->arena, arena_limit((size_t)len));
-    /* A Produce may wait for its high watermark while later frames are read: its frame (which
-     * the decoded request points into) moves to a buffer of its own. */
-    if (produce && ((req->frame = evbuffer_new()) == NULL ||
-                    evbuffer_remove_buffer(in, req->frame, (size_t)len) != len)) {
-      request_free(req);
-      log_error("net", "closing %s: out of memory", c->peer);
-      conn_close(c);
-      return -1;
+    if (own != NULL) { /* the request takes the frame's own buffer over */
+      req->frame = own;
+      c->own_frame = NULL;
+      c->own_frame_size = c->own_frame_read = 0;
+    } else {
+      evbuffer_drain(in, 4);
+      /* A Produce may wait for its high watermark while later frames are read: its frame (which
+       * the decoded request points into) moves to a buffer of its own. */
+      if (produce && ((req->frame = malloc((size_t)len)) == NULL ||
+                      evbuffer_remove(in, req->frame, (size_t)len) != len)) {
+        request_free(req);
+        log_error("net", "closing %s: out of memory", c->peer);
+        conn_close(c);
+        return -1;
+      }
     }
-    struct evbuffer *src = produce ? req->frame : in;
-    const uint8_t *frame = len > 0 ? evbuffer_pullup(src, len) : (const uint8_t *)"";
+    const uint8_t *frame = req->frame != NULL ? req->frame
+                           : len > 0          ? evbuffer_pullup(in, len)
+                                              : (const uint8_t *)"";
     struct response out;
     struct deferred *deferred = NULL;
     enum dispatch_result result = dispatch_request(&c->srv->broker, c->listener->name, c->ip, frame,
                                                    (size_t)len, &req->arena, &out, &deferred);
     if (result == DISPATCH_NONE) { /* answered by silence (acks=0) */
-      if (!produce) evbuffer_drain(in, (size_t)len);
+      if (req->frame == NULL) evbuffer_drain(in, (size_t)len);
       request_free(req);
       c->requests++;
       continue;
@@ -278,7 +339,7 @@ static int handle_frames(struct connection *c) {
     if (result == DISPATCH_DEFERRED) {
       c->waiting++;
       deferred_on_done(deferred, on_deferred_done, req);
-      if (!produce) { /* its frame stays first in the input, which does not move meanwhile */
+      if (!produce) { /* its frame (first in the input, if there) does not move meanwhile */
         set_state(c, CONN_WAITING);
         return 0;
       }
@@ -304,7 +365,8 @@ static void on_frame_timeout(evutil_socket_t fd, short events, void *arg) {
            "closing %s: a request frame did not arrive whole within "
            "quire.request.read.timeout.ms=%lld (%zu bytes so far)",
            c->peer, (long long)c->srv->broker.cfg->request_read_timeout_ms,
-           evbuffer_get_length(bufferevent_get_input(c->bev)));
+           (c->own_frame != NULL ? 4 + c->own_frame_read : 0) +
+               evbuffer_get_length(bufferevent_get_input(c->bev)));
   conn_close(c);
 }
 
@@ -330,50 +392,76 @@ static void close_idle(struct connection *c) {
   conn_close(c);
 }
 
-/* A plaintext socket is readable: what it holds goes into the input in large reads (libevent
- * 2.1's bufferevents read 4 KiB at a time, with an ioctl and a trip through the loop for each),
- * at most CONN_READ_BURST bytes before the frames are handled, so one busy connection cannot
- * keep the others waiting. */
+/* One readv from a plaintext socket: the rest of a frame being read into its own buffer first,
+ * then a chunk of the input for what follows. Returns the bytes read, 0 on EOF, -1 with errno. */
+static ssize_t read_some(struct connection *c, evutil_socket_t fd, bool *drained) {
+  struct evbuffer *in = bufferevent_get_input(c->bev);
+  struct iovec iov[3];
+  int iov_count = 0;
+  size_t own_left = c->own_frame != NULL ? c->own_frame_size - c->own_frame_read : 0;
+  if (own_left > 0) iov[iov_count++] = (struct iovec){c->own_frame + c->own_frame_read, own_left};
+  evbuffer_unfreeze(in, 0); /* the bufferevent keeps its input's end frozen but to itself */
+  struct evbuffer_iovec v[2];
+  int n = evbuffer_reserve_space(in, CONN_READ_CHUNK, v, 2);
+  if (n <= 0) {
+    evbuffer_freeze(in, 0);
+    errno = ENOMEM;
+    return -1;
+  }
+  size_t asked = own_left;
+  for (int i = 0; i < n; i++) {
+    iov[iov_count++] = (struct iovec){v[i].iov_base, v[i].iov_len};
+    asked += v[i].iov_len;
+  }
+  ssize_t r;
+  do r = readv(fd, iov, iov_count);
+  while (r < 0 && errno == EINTR);
+  int saved = errno;
+  size_t left = r > 0 ? (size_t)r : 0;
+  size_t to_own = left < own_left ? left : own_left;
+  c->own_frame_read += to_own;
+  left -= to_own;
+  for (int i = 0; i < n; i++) {
+    if (v[i].iov_len > left) v[i].iov_len = left;
+    left -= v[i].iov_len;
+  }
+  evbuffer_commit_space(in, v, n); /* zero-length iovecs commit nothing */
+  evbuffer_freeze(in, 0);
+  *drained = r >= 0 && (size_t)r < asked;
+  errno = saved;
+  return r;
+}
+
+/* A plaintext socket is readable: what it holds is read in large readvs (libevent 2.1's
+ * bufferevents read 4 KiB at a time, with an ioctl and a trip through the loop for each), and the
+ * frames are handled after each one (so a frame longer than a chunk gets its own buffer as soon
+ * as its length is in); at most CONN_READ_BURST bytes, so one busy connection cannot keep the
+ * others waiting. */
 static void on_readable(evutil_socket_t fd, short events, void *arg) {
   struct connection *c = arg;
   if (events & EV_TIMEOUT) {
     close_idle(c);
     return;
   }
-  struct evbuffer *in = bufferevent_get_input(c->bev);
-  evbuffer_unfreeze(in, 0); /* the bufferevent keeps its input's end frozen but to itself */
   for (size_t got = 0; got < CONN_READ_BURST;) {
-    struct evbuffer_iovec v[2];
-    int n = evbuffer_reserve_space(in, CONN_READ_CHUNK, v, 2);
-    if (n <= 0) {
-      evbuffer_freeze(in, 0);
+    bool drained = false;
+    ssize_t r = read_some(c, fd, &drained);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (r < 0 && errno == ENOMEM) {
       log_error("net", "closing %s: out of memory", c->peer);
       conn_close(c);
       return;
     }
-    struct iovec iov[2];
-    for (int i = 0; i < n; i++) iov[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
-    ssize_t r = readv(fd, iov, n);
-    if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      evbuffer_commit_space(in, v, 0);
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      evbuffer_freeze(in, 0);
       if (r < 0) log_debug("net", "connection from %s failed: %s", c->peer, strerror(errno));
-      conn_close(c); /* EOF or an error */
+      conn_close(c); /* EOF (mid-frame or not) or an error */
       return;
     }
-    size_t left = (size_t)r;
-    for (int i = 0; i < n; i++) {
-      if (v[i].iov_len > left) v[i].iov_len = left;
-      left -= v[i].iov_len;
-    }
-    evbuffer_commit_space(in, v, n);
     got += (size_t)r;
-    if ((size_t)r < iov[0].iov_len + (n > 1 ? iov[1].iov_len : 0)) break; /* drained */
+    if (handle_frames(c) != 0) return;    /* closed */
+    if (c->state != CONN_READING) return; /* muted or waiting: reading is off */
+    if (drained) return;
   }
-  evbuffer_freeze(in, 0);
-  handle_frames(c);
 }
 
 static void on_event(struct bufferevent *bev, short events, void *arg) {
@@ -498,6 +586,9 @@ void conn_close(struct connection *c) {
   if (!srv->accepting && srv->connection_count < srv->broker.cfg->max_connections)
     server_set_accepting(srv, true);
   if (c->read_ev != NULL) event_del(c->read_ev);
+  free(c->own_frame); /* a frame cut off: no request refers to it */
+  c->own_frame = NULL;
+  c->own_frame_size = c->own_frame_read = 0;
   if (c->waiting > 0) {
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     shutdown(bufferevent_getfd(c->bev), SHUT_RDWR); /* the client sees the close now */

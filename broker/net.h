@@ -13,12 +13,28 @@
  * state ends in closed (freed once no deferred request is pending) on EOF, an error, a limit,
  * or shutdown.
  *
+ * Frames on a plaintext connection are read by connection.c itself (on_readable), a read chunk at
+ * a time into the input buffer, and handled (handle_frames) after each read. A frame longer than
+ * a read chunk gets a buffer of its own as soon as its length is read and found within the cap
+ * (own_frame_start; as Kafka's NetworkReceive allocates the whole frame once its size is known):
+ * what the input already holds of it moves there, and read_some reads the rest straight into it,
+ * followed in the same readv by a chunk of the input for the bytes after it. Once whole it is
+ * decoded where it lies and its request takes the buffer over (conn_request.frame), so a large
+ * Produce is neither moved to be made contiguous nor copied again to be pipelined; a close
+ * (conn_close) frees a buffer still being filled. While a frame is in its own buffer, the input
+ * holds only what follows it (nothing until it is complete). Smaller frames, and every frame on
+ * a TLS connection (read through its bufferevent), are decoded from the input; a Produce among
+ * them is copied to a buffer of its own first.
+ *
  * Memory per connection is bounded by: one frame (socket.request.max.bytes, or
- * sasl.server.max.receive.size before authentication), the request's arena (a multiple of the
- * frame), pipelined Produce requests (CONN_PIPELINE_BYTES of frames and their arenas, plus at
- * most one more frame), and queued.max.requests responses. Timers: connections.max.idle.ms without
- * a byte read closes the connection; so does a frame still incomplete quire.request.read.timeout.ms
- * after its first byte (a client trickling bytes in). */
+ * sasl.server.max.receive.size before authentication) in the input or in a buffer of its own,
+ * plus one read chunk behind it; the request's arena (a multiple of the frame), pipelined Produce
+ * requests (CONN_PIPELINE_BYTES of frames and their arenas, plus at most one more frame), and
+ * queued.max.requests responses. A frame's own buffer is allocated at its full length once the
+ * length has passed the cap; the broker writes only what arrives into it. Timers:
+ * connections.max.idle.ms without a byte read closes the connection; so does a frame still
+ * incomplete quire.request.read.timeout.ms after its first byte (a client trickling bytes in),
+ * its own buffer included; a close (EOF, error, limit) frees it. */
 #ifndef QUIRE_BROKER_NET_H
 #define QUIRE_BROKER_NET_H
 
@@ -56,8 +72,10 @@ struct conn_request {
   struct conn_request *next;
   struct connection *c;
   struct wire_arena arena;
-  struct evbuffer *frame; /* a Produce's own copy of its frame; NULL: first in the input */
+  uint8_t *frame; /* the frame's own buffer (malloc'd; a Produce's, or a frame longer than a
+                   * read chunk); NULL: the frame is first in the input */
   size_t frame_size;
+  bool produce; /* Produces may be pipelined behind it; any other request waits alone */
   bool answered, close;
   struct response out; /* answered and not close */
 };
@@ -71,6 +89,10 @@ struct connection {
   int32_t inflight;          /* responses queued since the output was last empty */
   struct event *frame_timer; /* armed while a frame is incomplete */
   struct event *read_ev;     /* plaintext: the socket's reads (NULL: TLS reads through bev) */
+  /* plaintext: the next frame, longer than a read chunk, read into a buffer of its own (NULL:
+   * none); own_frame_read of its own_frame_size bytes are in */
+  uint8_t *own_frame;
+  size_t own_frame_size, own_frame_read;
   struct conn_request *queue_head, *queue_tail; /* in request order */
   int32_t queued, waiting; /* requests in the queue; deferred ones among them */
   size_t queued_bytes;     /* frames held by the queue's requests */

@@ -17,7 +17,7 @@ from kafka_frames import (API_VERSIONS, CORRUPT_MESSAGE, COORDINATOR_NOT_AVAILAB
                           TRANSACTIONAL_ID_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_ID,
                           UNKNOWN_TOPIC_OR_PARTITION, UNSUPPORTED_COMPRESSION_TYPE,
                           UNSUPPORTED_VERSION, Conn, api_versions_body, describe_log_dirs_body,
-                          incremental_alter_configs_body, init_producer_id, metadata,
+                          incremental_alter_configs_body, init_producer_id, list_offsets, metadata,
                           metadata_body, parse_alter_configs_response, parse_api_versions,
                           parse_describe_log_dirs, parse_metadata, parse_produce, produce_body,
                           produce_call, producer_batch, request)
@@ -230,6 +230,37 @@ class ProduceWire(harness.BrokerTestCase):
         p = self.produce_one(conn, "t", simple_batch(), acks=-1)
         self.assertEqual((p["error"], p["base_offset"]), (0, 0))
         self.assertLess(time.monotonic() - t2, 1.0)
+
+    def test_acks_all_across_partitions_with_and_without_syncfs(self):
+        """Pipelined acks=all produces spread over 12 partitions: each flusher round covers many
+        logs (one syncfs by default, an fdatasync per file with quire.log.flush.syncfs=false).
+        Every request is answered at its offsets, and after a SIGKILL every partition ends
+        exactly where the answers said."""
+        for syncfs in ("true", "false"):
+            broker = self.start_broker([f"quire.log.flush.syncfs={syncfs}"])
+            harness.create_topic(broker, "t", 12)
+            conn = self.connect(broker)
+            count = 60
+            conn.send(b"".join(request(PRODUCE, 9, 1 + i,
+                                       produce_body(9, [("t", [(i % 12, simple_batch(2)),
+                                                               ((i + 5) % 12, simple_batch(3))])],
+                                                    timeout_ms=5000), flexible=True)
+                               for i in range(count)))
+            ends = {}
+            for i in range(count):
+                payload = conn.response()
+                self.assertEqual(int.from_bytes(payload[:4], "big"), 1 + i)
+                for p in parse_produce(payload, 9):
+                    before = ends.get(p["partition"], 0)
+                    self.assertEqual((p["error"], p["base_offset"]), (0, before), (syncfs, i))
+                    ends[p["partition"]] = before + (2 if p["partition"] == i % 12 else 3)
+            conn.close()
+            self.assertEqual(sum(ends.values()), count * 5)
+            broker.crash_restart()
+            with Conn(broker) as other:
+                got = list_offsets(other, 5, [("t", [(p, -1) for p in range(12)])])
+            self.assertEqual({g[1]: g[4] for g in got}, ends, syncfs)
+            broker.stop()
 
     def test_produces_behind_a_waiting_one_are_appended_at_once_and_answered_in_order(self):
         """Pipelining: behind an acks=all Produce waiting for durability, the next Produce requests

@@ -24,6 +24,14 @@
  *  3. Indexes are hints: every lookup ends by reading batch headers from the log.
  *  4. A segment is freed when its last reference goes (plog's array, read results, flusher).
  *
+ * Zero fill: an append that passes the end of the active segment's file also writes
+ * SEG_ZERO_FILL_BYTES of zeros after itself, so the appends that follow overwrite bytes inside
+ * the file instead of growing it: an fdatasync then has no file size (inode) to write, which on
+ * ext4 saves a device write per sync (measured: 0.36 -> 0.25 ms per 1 KiB append + fdatasync,
+ * 0.45-0.8 -> 0.31-0.39 ms with the CPUs busy). The zeros lie past size (invariant 1); making
+ * the segment inactive cuts them, and recovery takes a tail of zeros for the end of the
+ * appends, not for a torn write.
+ *
  * States: active (index files full size; appends) <-> inactive (trimmed). seg_create and
  * seg_make_active enter active; seg_make_inactive leaves it. Loading: seg_open then seg_load
  * (trusted: clean shutdown, or before the recovery point) or seg_recover (scan + rebuild). */
@@ -176,6 +184,7 @@ int seg_open_suffixed(struct storage_io *io, const char *dir, int64_t base_offse
   if (rc == 0) rc = seg_open_files(s, O_RDWR);
   if (rc == 0) rc = sio_fstat(io, s->log_fd, &s->size, &s->created_ms);
   if (rc == 0 && s->size > INT32_MAX) rc = -EFBIG;
+  s->file_size = s->size;
   if (rc != 0) {
     seg_free(s);
     return rc;
@@ -423,8 +432,25 @@ int seg_load(struct segment *s) {
   return rc;
 }
 
+/* Whether [from, to) of .log holds only zero bytes. */
+static int seg_zeros_from(struct segment *s, uint64_t from, uint64_t to, bool *zeros) {
+  uint8_t buf[4096];
+  *zeros = true;
+  while (from < to && *zeros) {
+    size_t n = to - from < sizeof(buf) ? (size_t)(to - from) : sizeof(buf), got = 0;
+    int rc = sio_pread(s->io, s->log_fd, buf, n, from, &got);
+    if (rc != 0) return rc;
+    if (got == 0) break;
+    for (size_t i = 0; i < got; i++)
+      if (buf[i] != 0) *zeros = false;
+    from += got;
+  }
+  return 0;
+}
+
 int seg_recover(struct segment *s, int64_t expected_offset, uint32_t batch_size_max,
                 bool *truncated) {
+  *truncated = false;
   uint8_t *buf = NULL;
   size_t buf_size = 0;
   uint64_t pos = 0;
@@ -458,15 +484,28 @@ int seg_recover(struct segment *s, int64_t expected_offset, uint32_t batch_size_
     pos += b.size;
   }
   (void)seg_index_write_pending(s); /* a full disk only leaves the files stale, as on append */
-  *truncated = pos < file_size;
-  if (*truncated) {
+  if (pos < file_size) {
+    bool zeros = false;
+    rc = seg_zeros_from(s, pos, file_size, &zeros);
+    if (rc != 0) goto out;
+    *truncated = !zeros; /* a zero-filled tail is where appends stopped, not a torn one */
     rc = sio_ftruncate(s->io, s->log_fd, pos);
     if (rc != 0) goto out;
-    s->size = pos;
+    s->size = s->file_size = pos;
   }
 out:
   free(buf);
   return rc;
+}
+
+/* Extends the file past end with zeros (see the design note); on failure (a full disk) the file
+ * simply grows with each append, as without. */
+static void seg_zero_fill(struct segment *s, uint64_t end) {
+  static uint8_t zeros[SEG_ZERO_FILL_BYTES]; /* never written: .bss, not 256 KiB of binary */
+  if (sio_pwrite(s->io, s->log_fd, zeros, sizeof(zeros), end) == 0)
+    s->file_size = end + sizeof(zeros);
+  else
+    (void)sio_ftruncate(s->io, s->log_fd, end); /* a torn fill: no stray zeros */
 }
 
 int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct seg_batch *batches,
@@ -474,8 +513,13 @@ int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct
   INVARIANT(s->active);
   int rc = sio_pwrite(s->io, s->log_fd, data, size, s->size);
   if (rc != 0) {
-    (void)sio_ftruncate(s->io, s->log_fd, s->size); /* best effort: invariant 1 covers it */
+    /* best effort: invariant 1 covers it */
+    (void)sio_ftruncate(s->io, s->log_fd, s->file_size > s->size ? s->file_size : s->size);
     return rc;
+  }
+  if (s->size + size > s->file_size) {
+    s->file_size = s->size + size;
+    seg_zero_fill(s, s->file_size);
   }
   for (size_t i = 0; i < batch_count; i++) {
     struct seg_batch b = batches[i];
@@ -624,7 +668,7 @@ int seg_truncate(struct segment *s, int64_t offset) {
   if (rc != 0 || pos >= s->size) return rc;
   rc = sio_ftruncate(s->io, s->log_fd, pos);
   if (rc != 0) return rc;
-  s->size = pos;
+  s->size = s->file_size = pos;
   while (s->index_count > 0 && (uint64_t)s->index[s->index_count - 1].position >= pos)
     s->index_count--;
   int64_t end = s->base_offset;
@@ -657,6 +701,7 @@ int seg_make_inactive(struct segment *s) {
   (void)(s->index_files_stale ? seg_index_rewrite_all(s) : seg_index_write_pending(s));
   int rc = seg_index_files_size(s, false);
   if (rc == 0) rc = sio_ftruncate(s->io, s->log_fd, s->size);
+  if (rc == 0) s->file_size = s->size;
   if (rc == 0) s->active = false;
   return rc;
 }

@@ -16,7 +16,8 @@ enum {
   SEG_INDEX_ENTRY_SIZE = 8, /* relative offset int32 | position int32 */
   SEG_TIME_ENTRY_SIZE = 12, /* timestamp int64 | relative offset int32 */
   SEG_PATH_MAX = 4096,
-  SEG_INDEX_WRITE_ENTRIES = 256, /* new index entries written to the files together */
+  SEG_INDEX_WRITE_ENTRIES = 256,   /* new index entries written to the files together */
+  SEG_ZERO_FILL_BYTES = 256 << 10, /* zeros written ahead of the active segment's appends */
 };
 
 struct seg_index_entry {
@@ -44,6 +45,7 @@ struct segment {
   char suffix[16];         /* after each extension: "" ("BASE.log"), or ".cleaned" */
   int log_fd, index_fd, time_fd;
   uint64_t size;       /* bytes of whole, valid batches in .log; nothing past it is served */
+  uint64_t file_size;  /* of .log: size plus a zero-filled tail while active */
   int64_t next_offset; /* one past the last batch's last offset; base_offset when empty */
   struct seg_index_entry *index; /* grown on demand (index_cap) up to index_max entries */
   size_t index_count, index_cap, index_max;

@@ -396,6 +396,58 @@ START_TEST(index_files_are_written_in_groups) {
 }
 END_TEST
 
+static uint64_t file_size_of(int64_t base) {
+  char path[512];
+  struct stat st;
+  seg_path(base, ".log", path, sizeof(path));
+  ck_assert_int_eq(stat(path, &st), 0);
+  return (uint64_t)st.st_size;
+}
+
+/* The active segment's file runs ahead of its appends with zeros; a crash leaves them, and
+ * recovery takes them for the end of the appends: nothing is cut, no later segment goes. */
+START_TEST(zero_filled_tails_are_not_torn_writes) {
+  struct plog_open_args a = small_args(storage_io_posix(), part_dir());
+  a.config.segment_bytes = 1 << 20;
+  struct plog *log = open_log(&a);
+  int64_t end = append_batches(log, 20);
+  uint64_t data = plog_size(log);
+  ck_assert_uint_gt(file_size_of(0), data);
+  ck_assert_uint_gt(file_size_of(0), SEG_ZERO_FILL_BYTES);
+  plog_close(log, false); /* a crash: the zeros stay */
+  a.recovery_point = 0;
+  log = open_log(&a);
+  ck_assert_int_eq(plog_log_end(log), end);
+  ck_assert_int_eq(read_all_checked(log, 300), end);
+  end = append_batches(log, 5);
+  ck_assert_int_eq(read_all_checked(log, 300), end);
+  data = plog_size(log);
+  plog_close(log, true);
+  ck_assert_uint_eq(file_size_of(0), data); /* a clean close cuts the zeros */
+
+  /* a segment that was never trimmed (its trim failed at the roll) sits before a later one */
+  a.config.segment_bytes = 2048;
+  a.clean_shutdown = true;
+  log = open_log(&a);
+  end = append_batches(log, 30);
+  ck_assert_uint_gt(plog_segment_count(log), 2);
+  plog_close(log, true);
+  char path[512];
+  seg_path(0, ".log", path, sizeof(path));
+  uint64_t first = file_size_of(0);
+  ck_assert_int_eq(truncate(path, (off_t)(first + 4096)), 0);
+  for (int clean = 0; clean < 2; clean++) {
+    a.clean_shutdown = clean;
+    a.recovery_point = clean ? end : 0;
+    log = open_log(&a);
+    ck_assert_int_eq(plog_log_end(log), end);
+    ck_assert_int_eq(read_all_checked(log, 300), end);
+    plog_close(log, true);
+  }
+  ck_assert_uint_eq(file_size_of(0), first);
+}
+END_TEST
+
 START_TEST(power_loss_keeps_everything_reported_durable) {
   struct fault_io *f;
   ck_assert_int_eq(fault_io_create(&f), 0);
@@ -887,6 +939,7 @@ static Suite *storage_suite(void) {
   tcase_add_test(tc, recovery_cuts_torn_tail_and_bit_flips);
   tcase_add_test(tc, missing_indexes_are_rebuilt);
   tcase_add_test(tc, index_files_are_written_in_groups);
+  tcase_add_test(tc, zero_filled_tails_are_not_torn_writes);
   tcase_add_test(tc, recovery_ends_the_log_at_a_segment_that_lost_its_tail);
   tcase_add_test(tc, power_loss_keeps_everything_reported_durable);
   tcase_add_test(tc, enospc_fails_appends_until_space_returns);

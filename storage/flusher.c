@@ -2,16 +2,17 @@
  *
  * Registered logs each have, under the flusher's mutex: due (flush.messages reached, or a roll
  * to make durable), pending_since_ms (the first unflushed append, for flush.ms, 0 = none),
- * flush_ms and busy. Each round the thread takes every due or overdue log (marking it busy),
+ * flush_ms and the round that last took it. Each round the thread takes every due or overdue log,
  * captures each one's dirty files with no flusher lock held (plog_flush_begin), syncs them, and
  * publishes (plog_flush_end). While a round syncs, later appends only set due again, so one
  * round covers every append that arrived before it started (group commit). Syncing: the logs
  * of the round on one file system that would need two or more fdatasyncs between them get one
  * syncfs instead, when use_syncfs; on this kind of disk one syncfs costs about one fdatasync,
  * so a round over 40 partitions costs one device flush instead of 40 or more. The price: a
- * syncfs also writes back whatever else on that file system is dirty, which a data disk
- * shared with other writers would make slow; quire.log.flush.syncfs=false turns it off.
- * flusher_unregister waits while its log is busy, so a closed log is never touched. Lock
+ * syncfs also writes back whatever else on that file system is dirty (and reports its write
+ * errors), which a data disk shared with other writers would make slow;
+ * quire.log.flush.syncfs=false turns it off. flusher_unregister waits while a running round
+ * holds its log, so a closed log is never touched. Lock
  * order: the flusher mutex is never held while taking a log's mutex, and plog.c never holds
  * its own while calling in here. */
 #include <errno.h>
@@ -24,7 +25,8 @@
 
 struct flusher_entry {
   struct plog *log;
-  bool due, busy;
+  bool due;
+  unsigned round; /* the last round that took it: busy while that round runs */
   int64_t pending_since_ms;
   int64_t flush_ms;
 };
@@ -39,7 +41,13 @@ struct storage_flusher {
   size_t log_count, log_cap;
   struct plog_flush *round; /* the round being synced; the thread's own */
   size_t round_cap;
+  unsigned round_id; /* of the running or last round */
+  bool in_round;
 };
+
+static bool entry_busy(const struct storage_flusher *f, const struct flusher_entry *e) {
+  return f->in_round && e->round == f->round_id;
+}
 
 static int64_t mono_ms(void) {
   struct timespec ts;
@@ -84,6 +92,7 @@ static void *flusher_main(void *arg) {
       f->round_cap = f->log_count;
     }
     size_t n = 0;
+    f->round_id++;
     for (size_t i = 0; i < f->log_count; i++) {
       struct flusher_entry *e = &f->logs[i];
       int64_t at = INT64_MAX;
@@ -92,22 +101,20 @@ static void *flusher_main(void *arg) {
       if (e->due || at <= now) {
         e->due = false;
         e->pending_since_ms = 0;
-        e->busy = true;
+        e->round = f->round_id;
         f->round[n++].log = e->log;
       } else if (at < deadline) {
         deadline = at;
       }
     }
     if (n > 0) {
+      f->in_round = true;
       pthread_mutex_unlock(&f->mu);
       for (size_t i = 0; i < n; i++) plog_flush_begin(f->round[i].log, &f->round[i]);
       round_sync(f, f->round, n);
       for (size_t i = 0; i < n; i++) plog_flush_end(&f->round[i]);
       pthread_mutex_lock(&f->mu);
-      for (size_t i = 0; i < n; i++) {
-        struct flusher_entry *e = entry_find(f, f->round[i].log);
-        if (e != NULL) e->busy = false;
-      }
+      f->in_round = false;
       pthread_cond_broadcast(&f->idle);
       continue;
     }
@@ -173,14 +180,14 @@ void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush
     f->logs = n;
     f->log_cap = ncap;
   }
-  f->logs[f->log_count++] = (struct flusher_entry){log, false, false, 0, flush_ms};
+  f->logs[f->log_count++] = (struct flusher_entry){log, false, 0, 0, flush_ms};
   pthread_mutex_unlock(&f->mu);
 }
 
 void flusher_unregister(struct storage_flusher *f, struct plog *log) {
   pthread_mutex_lock(&f->mu);
   struct flusher_entry *e;
-  while ((e = entry_find(f, log)) != NULL && e->busy) pthread_cond_wait(&f->idle, &f->mu);
+  while ((e = entry_find(f, log)) != NULL && entry_busy(f, e)) pthread_cond_wait(&f->idle, &f->mu);
   if (e != NULL) *e = f->logs[--f->log_count];
   pthread_mutex_unlock(&f->mu);
 }

@@ -12,9 +12,8 @@
  * syncfs also writes back whatever else on that file system is dirty (and reports its write
  * errors), which a data disk shared with other writers would make slow;
  * quire.log.flush.syncfs=false turns it off. flusher_unregister waits while a running round
- * holds its log, so a closed log is never touched. Lock
- * order: the flusher mutex is never held while taking a log's mutex, and plog.c never holds
- * its own while calling in here. */
+ * holds its log, so a closed log is never touched. Lock order: the flusher mutex is never held
+ * while taking a log's mutex, and plog.c never holds its own while calling in here. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>

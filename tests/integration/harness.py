@@ -321,6 +321,15 @@ def delete_topic(broker, name):
         raise AssertionError(f"DeleteTopics {name}: {errors}")
 
 
+def rss_kib(pid):
+    """A process's resident set size in KiB, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def now_ms():
     """Wall-clock milliseconds since the epoch, as Kafka timestamps count."""
     return time.time_ns() // 1_000_000

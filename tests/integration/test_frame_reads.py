@@ -22,14 +22,6 @@ VALUE_BYTES = 60000
 RECORDS_PER_BATCH = 16  # ~960 KB a batch: under max.message.bytes (1 MiB + 12)
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def big_batch(tag):
     """A ~960 KB batch whose values all differ (tag, record index, byte position)."""
     ts = harness.now_ms()
@@ -137,7 +129,7 @@ class FrameReads(harness.BrokerTestCase):
         cap = 1 << 20
         broker = self.start_broker([f"socket.request.max.bytes={cap}"])
         harness.create_topic(broker, "t", partitions=3)
-        before = rss_kib(broker.proc.pid)
+        before = harness.rss_kib(broker.proc.pid)
         conns = []
         for length in (cap + 1, 64 << 20, 2**31 - 1):
             for _ in range(4):
@@ -152,7 +144,7 @@ class FrameReads(harness.BrokerTestCase):
         for length, conn in conns:
             self.assertTrue(wait_closed(conn, 5), f"a frame of {length} bytes was not refused")
         self.assertIn("exceeds the limit of 1048576 (socket.request.max.bytes)", broker.log_text())
-        grown = rss_kib(broker.proc.pid) - before
+        grown = harness.rss_kib(broker.proc.pid) - before
         self.assertLess(grown, 16 * 1024, f"RSS grew by {grown} KiB")
         # a frame within the cap is read whole
         conn = self.connect(broker)

@@ -16,14 +16,6 @@ from kafka_frames import (API_VERSIONS, METADATA, Conn, api_versions_body, metad
 os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8"
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def wait_closed(conn, timeout_s):
     conn.sock.settimeout(timeout_s)
     try:
@@ -86,7 +78,7 @@ class Hostile(harness.BrokerTestCase):
     def test_random_garbage_never_harms_the_broker(self):
         broker = self.start_broker(["socket.request.max.bytes=4096"])
         rng = random.Random(20261125)
-        before = rss_kib(broker.proc.pid)
+        before = harness.rss_kib(broker.proc.pid)
         for i in range(300):
             body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 200)))
             if i % 2:  # a plausible header with a random body
@@ -102,7 +94,7 @@ class Hostile(harness.BrokerTestCase):
             finally:
                 conn.close()
         self.assert_serving(broker)
-        grown = rss_kib(broker.proc.pid) - before
+        grown = harness.rss_kib(broker.proc.pid) - before
         self.assertLess(grown, 32 * 1024, f"RSS grew by {grown} KiB")
 
     def test_a_frame_trickling_in_is_closed(self):
@@ -172,7 +164,7 @@ class Hostile(harness.BrokerTestCase):
         batch = b"".join(request(API_VERSIONS, 3, i, body, True) for i in range(count))
         conn = Conn(broker, sndbuf=4096, rcvbuf=4096)
         self.addCleanup(conn.close)
-        before = rss_kib(broker.proc.pid)
+        before = harness.rss_kib(broker.proc.pid)
         conn.sock.settimeout(1)
         sent = 0
         try:
@@ -180,7 +172,7 @@ class Hostile(harness.BrokerTestCase):
                 sent += conn.sock.send(batch[sent:sent + 4096])
         except socket.timeout:
             pass
-        grown = rss_kib(broker.proc.pid) - before
+        grown = harness.rss_kib(broker.proc.pid) - before
         self.assertLess(sent, len(batch) // 2, "the broker kept reading a client that does not")
         self.assertLess(grown, 16 * 1024, f"RSS grew by {grown} KiB")
         # Reading resumes both ways: every request answered, in order.

@@ -6,8 +6,10 @@
  * 0xE3069283. Reflected polynomial 0x82F63B78, no byte swapping.
  *
  * crc32c() uses the SSE4.2 crc32 instruction when the CPU has it (checked at run time, so the
- * binary still runs on CPUs without it) and otherwise a slicing-by-8 table. Both are exposed so
- * that tests can cross-check them. */
+ * binary still runs on CPUs without it) and otherwise a slicing-by-8 table. From 96 bytes on, and
+ * when the CPU also has PCLMULQDQ, the hardware path runs three independent crc32 chains over
+ * thirds of each block and combines them with carry-less multiplies (crc32c.c). Both paths are
+ * exposed so that tests can cross-check them. */
 #ifndef QUIRE_PROTOCOL_CRC32C_H
 #define QUIRE_PROTOCOL_CRC32C_H
 
@@ -21,7 +23,8 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t size);
 uint32_t crc32c_portable(uint32_t crc, const void *data, size_t size);
 /* Whether crc32c_hw may be called on this CPU. */
 bool crc32c_hw_available(void);
-/* The SSE4.2 path; only when crc32c_hw_available() (aborts otherwise). */
+/* The SSE4.2 path (with the PCLMULQDQ combine when the CPU has it); only when
+ * crc32c_hw_available() (aborts otherwise). */
 uint32_t crc32c_hw(uint32_t crc, const void *data, size_t size);
 
 #endif

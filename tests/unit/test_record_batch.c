@@ -529,6 +529,138 @@ START_TEST(corrupted_records_are_invalid) {
 }
 END_TEST
 
+/* Records whose varints take every width: lengths and deltas at the one-, two- and three-byte
+ * boundaries (63/64 and 8191/8192 after zigzag), timestamp deltas up to ten bytes; each field comes
+ * back exactly. The walk decodes short varints inline and longer ones through wire.c. */
+struct sized_record {
+  int64_t timestamp_delta;
+  int32_t offset_delta;
+  int32_t key_size, value_size; /* -1: null */
+  int32_t header_key_size;      /* -1: no header */
+  int32_t header_value_size;
+};
+
+static void write_sized(struct wire_writer *w, int32_t size, uint8_t fill) {
+  wire_write_varint(w, size);
+  for (int32_t i = 0; i < size; i++) wire_write_i8(w, (int8_t)fill);
+}
+
+static size_t sized_records_build(uint8_t *out, size_t cap, const struct sized_record *recs,
+                                  int count) {
+  struct wire_writer w = {out, out + cap, WIRE_OK, NULL};
+  size_t body_cap = 40000;
+  uint8_t *body = malloc(body_cap);
+  ck_assert_ptr_nonnull(body);
+  for (int i = 0; i < count; i++) {
+    const struct sized_record *r = &recs[i];
+    struct wire_writer bw = {body, body + body_cap, WIRE_OK, NULL};
+    wire_write_i8(&bw, (int8_t)i);
+    wire_write_varlong(&bw, r->timestamp_delta);
+    wire_write_varint(&bw, r->offset_delta);
+    write_sized(&bw, r->key_size, 'k');
+    write_sized(&bw, r->value_size, 'v');
+    wire_write_varint(&bw, r->header_key_size < 0 ? 0 : 1);
+    if (r->header_key_size >= 0) {
+      write_sized(&bw, r->header_key_size, 'h');
+      write_sized(&bw, r->header_value_size, 'x');
+    }
+    ck_assert_int_eq(bw.status, WIRE_OK);
+    wire_write_varint(&w, (int32_t)(bw.p - body));
+    wire_write_raw(&w, body, (size_t)(bw.p - body));
+  }
+  free(body);
+  ck_assert_int_eq(w.status, WIRE_OK);
+  return (size_t)(w.p - out);
+}
+
+START_TEST(varints_of_every_width_decode_in_records) {
+  const struct sized_record recs[] = {
+      {0, 0, -1, 0, -1, 0},
+      {31, 31, 31, 32, -1, 0},
+      {32, 32, 32, 31, 0, -1},          /* zigzag 64: the first two-byte value */
+      {-32, 33, 63, 64, 64, 63},        /* -32 -> 63, -33 -> 65 */
+      {-33, 63, 64, 65, 4095, 4096},    /* 4096 -> 8192: the first three-byte value */
+      {4095, 64, 4096, 4095, 4096, -1}, /* 4095 -> 8190 */
+      {-4096, 4096, 8191, 8192, -1, 0},
+      {-4097, 4097, 0, 20000, 1, 1},
+      {INT64_MAX, 1000000, 2, 3, -1, 0}, /* ten-byte varlong */
+      {INT64_MIN, 1000001, -1, -1, 0, 0},
+      {(int64_t)1 << 40, INT32_MAX, 5, 5, -1, 0},
+  };
+  enum { COUNT = sizeof(recs) / sizeof(recs[0]) };
+  size_t cap = 200000;
+  uint8_t *records = malloc(cap), *batch = malloc(cap);
+  ck_assert_ptr_nonnull(records);
+  ck_assert_ptr_nonnull(batch);
+  size_t records_size = sized_records_build(records, cap, recs, COUNT);
+  struct test_batch t = sample_header();
+  t.record_count = COUNT;
+  t.last_offset_delta = INT32_MAX;
+  size_t n = batch_build(batch, cap, &t, records, records_size);
+  struct record_batch b;
+  ck_assert_status(rb_validate(batch, n, &b), RB_OK);
+  struct rb_record_iter it;
+  struct rb_record r;
+  ck_assert_status(rb_records_begin(&it, &b), RB_OK);
+  for (int i = 0; i < COUNT; i++) {
+    const struct sized_record *want = &recs[i];
+    ck_assert_status(rb_records_next(&it, &r), RB_OK);
+    ck_assert_int_eq(r.attributes, i);
+    ck_assert_int_eq(r.timestamp_delta, want->timestamp_delta);
+    ck_assert_int_eq(r.offset_delta, want->offset_delta);
+    ck_assert_int_eq(r.key_size, want->key_size);
+    ck_assert_int_eq(r.value_size, want->value_size);
+    if (want->key_size > 0) ck_assert(r.key[0] == 'k' && r.key[want->key_size - 1] == 'k');
+    if (want->key_size < 0) ck_assert_ptr_null(r.key);
+    if (want->value_size > 0) ck_assert(r.value[0] == 'v' && r.value[want->value_size - 1] == 'v');
+    if (want->value_size < 0) ck_assert_ptr_null(r.value);
+    ck_assert_int_eq(r.header_count, want->header_key_size < 0 ? 0 : 1);
+    struct rb_header_iter hi;
+    struct rb_header h;
+    rb_headers_begin(&hi, &r);
+    if (want->header_key_size >= 0) {
+      ck_assert_status(rb_headers_next(&hi, &h), RB_OK);
+      ck_assert_int_eq(h.key_size, want->header_key_size);
+      ck_assert_int_eq(h.value_size, want->header_value_size);
+      if (want->header_value_size < 0) ck_assert_ptr_null(h.value);
+    }
+    ck_assert_status(rb_headers_next(&hi, &h), RB_END);
+  }
+  ck_assert_status(rb_records_next(&it, &r), RB_END);
+  free(records);
+  free(batch);
+}
+END_TEST
+
+START_TEST(varints_cut_by_the_record_end_are_invalid) {
+  /* A record whose body ends inside a two-byte varint: the header count (then the value length)
+   * has its continuation bit set on the body's last byte, followed by a byte of the next record. */
+  const uint8_t cut_header_count[] = {0x0c, 0, 0, 0,    0x01, 0x01, 0x80,
+                                      0x0c, 0, 0, 0x02, 0x01, 0x01, 0};
+  ck_assert_status(validate_records(cut_header_count, sizeof(cut_header_count), 2, 1), RB_EINVALID);
+  const uint8_t cut_value_size[] = {0x0c, 0, 0, 0,    0x02, 'a',  0x80,
+                                    0x0c, 0, 0, 0x02, 0x01, 0x01, 0};
+  ck_assert_status(validate_records(cut_value_size, sizeof(cut_value_size), 2, 1), RB_EINVALID);
+  /* The same bytes at the very end of the records. */
+  const uint8_t cut_at_end[] = {0x0c, 0, 0, 0, 0x01, 0x01, 0x80};
+  ck_assert_status(validate_records(cut_at_end, sizeof(cut_at_end), 1, 0), RB_EINVALID);
+  /* A length varint cut by the end of the records. */
+  const uint8_t cut_length[] = {0x80};
+  ck_assert_status(validate_records(cut_length, sizeof(cut_length), 1, 0), RB_EINVALID);
+  /* Over-long encodings are what wire.c (and Kafka's ByteUtils) make of them: two bytes for 0 are
+   * 0; a ten-byte timestampDelta may carry one bit in its last byte, not two. */
+  const uint8_t long_zero[] = {0x0e, 0, 0, 0x80, 0x00, 0x01, 0x01, 0};
+  ck_assert_status(validate_records(long_zero, sizeof(long_zero), 1, 0), RB_OK);
+  const uint8_t long_zero_ts[] = {0x0e, 0, 0x80, 0x00, 0, 0x01, 0x01, 0};
+  ck_assert_status(validate_records(long_zero_ts, sizeof(long_zero_ts), 1, 0), RB_OK);
+  uint8_t ts_64_bits[] = {0x1e, 0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                          0xff, 0xff, 0xff, 0x01, 0,    0x01, 0x01, 0};
+  ck_assert_status(validate_records(ts_64_bits, sizeof(ts_64_bits), 1, 0), RB_OK);
+  ts_64_bits[11] = 0x02;
+  ck_assert_status(validate_records(ts_64_bits, sizeof(ts_64_bits), 1, 0), RB_EINVALID);
+}
+END_TEST
+
 START_TEST(random_corruptions_never_read_out_of_bounds) {
   uint8_t buf[4096];
   size_t n = sample_batch(buf, sizeof(buf));
@@ -796,6 +928,8 @@ static Suite *record_batch_suite(void) {
   tcase_add_test(tc, iterator_yields_exact_records);
   tcase_add_test(tc, scan_summarizes_timestamps_offsets_and_keys);
   tcase_add_test(tc, corrupted_records_are_invalid);
+  tcase_add_test(tc, varints_of_every_width_decode_in_records);
+  tcase_add_test(tc, varints_cut_by_the_record_end_are_invalid);
   tcase_add_test(tc, random_corruptions_never_read_out_of_bounds);
   tcase_add_test(tc, produce_rules_mirror_kafka_validate_batch);
   suite_add_tcase(s, tc);

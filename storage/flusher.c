@@ -54,10 +54,10 @@ static int64_t mono_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* O(1): each log holds the index of its entry (plog_flusher_slot), kept up to date here. */
 static struct flusher_entry *entry_find(struct storage_flusher *f, struct plog *log) {
-  for (size_t i = 0; i < f->log_count; i++)
-    if (f->logs[i].log == log) return &f->logs[i];
-  return NULL;
+  size_t i = *plog_flusher_slot(log);
+  return i < f->log_count && f->logs[i].log == log ? &f->logs[i] : NULL;
 }
 
 /* Syncs a captured round: one syncfs per file system where that saves fdatasyncs. */
@@ -179,6 +179,7 @@ void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush
     f->logs = n;
     f->log_cap = ncap;
   }
+  *plog_flusher_slot(log) = f->log_count;
   f->logs[f->log_count++] = (struct flusher_entry){log, false, 0, 0, flush_ms};
   pthread_mutex_unlock(&f->mu);
 }
@@ -187,7 +188,10 @@ void flusher_unregister(struct storage_flusher *f, struct plog *log) {
   pthread_mutex_lock(&f->mu);
   struct flusher_entry *e;
   while ((e = entry_find(f, log)) != NULL && entry_busy(f, e)) pthread_cond_wait(&f->idle, &f->mu);
-  if (e != NULL) *e = f->logs[--f->log_count];
+  if (e != NULL) {
+    *e = f->logs[--f->log_count];
+    *plog_flusher_slot(e->log) = (size_t)(e - f->logs); /* the entry moved in, if any */
+  }
   pthread_mutex_unlock(&f->mu);
 }
 

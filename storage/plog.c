@@ -85,8 +85,9 @@ struct plog {
   int failed;
   struct pstate *ps; /* producer state; its map end == log_end between calls */
   struct epoch_cache *epochs;
-  int64_t now_ms; /* the latest clock a caller gave (snapshot loads drop expired producers) */
-  uint64_t fs_id; /* the file system of dir (sio_fs_id), for the flusher's shared syncfs */
+  int64_t now_ms;      /* the latest clock a caller gave (snapshot loads drop expired producers) */
+  uint64_t fs_id;      /* the file system of dir (sio_fs_id), for the flusher's shared syncfs */
+  size_t flusher_slot; /* where the flusher keeps this log's entry; flusher.c's, under its mutex */
 };
 
 void plog_config_init(struct plog_config *c) {
@@ -919,6 +920,8 @@ int plog_flush(struct plog *log) {
 }
 
 uint64_t plog_fs_id(const struct plog *log) { return log->fs_id; }
+
+size_t *plog_flusher_slot(struct plog *log) { return &log->flusher_slot; }
 
 /* ---- read ---- */
 

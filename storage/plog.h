@@ -265,6 +265,7 @@ size_t plog_flush_sync_count(const struct plog_flush *fl); /* fdatasyncs plog_fl
 int plog_flush_syncfs(const struct plog_flush *fl);        /* fl->count > 0 */
 void plog_flush_end(struct plog_flush *fl);
 uint64_t plog_fs_id(const struct plog *log);
+size_t *plog_flusher_slot(struct plog *log); /* the flusher's index of the log's entry */
 void flusher_register(struct storage_flusher *f, struct plog *log, int64_t flush_ms);
 void flusher_unregister(struct storage_flusher *f, struct plog *log);
 void flusher_set_flush_ms(struct storage_flusher *f, struct plog *log, int64_t flush_ms);

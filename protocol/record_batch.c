@@ -188,46 +188,21 @@ struct rec_varint_long {
   const uint8_t *next;
 };
 
-__attribute__((noinline)) static struct rec_varint_long rec_uvarint_long(const uint8_t *p,
-                                                                         const uint8_t *end) {
+__attribute__((noinline)) static struct rec_varint_long
+rec_uvar_long(const uint8_t *p, const uint8_t *end, bool wide) {
   struct wire_reader r = {p, end, NULL};
-  uint32_t v;
-  if (wire_read_uvarint_multibyte(&r, &v) != WIRE_OK) return (struct rec_varint_long){0, NULL};
-  return (struct rec_varint_long){v, r.p};
-}
-
-__attribute__((noinline)) static struct rec_varint_long rec_uvarlong_long(const uint8_t *p,
-                                                                          const uint8_t *end) {
-  struct wire_reader r = {p, end, NULL};
-  uint64_t v;
-  if (wire_read_uvarlong_multibyte(&r, &v) != WIRE_OK) return (struct rec_varint_long){0, NULL};
-  return (struct rec_varint_long){v, r.p};
+  uint64_t v64 = 0;
+  uint32_t v32 = 0;
+  int rc = wide ? wire_read_uvarlong_multibyte(&r, &v64) : wire_read_uvarint_multibyte(&r, &v32);
+  if (rc != WIRE_OK) return (struct rec_varint_long){0, NULL};
+  return (struct rec_varint_long){wide ? v64 : v32, r.p};
 }
 
 /* The record walk reads six varints or more per record, straight from [*pp, end): values of one
  * byte (under 64 after zigzag) and two (under 8192) are decoded here, longer ones by wire.c, whose
- * rules (at most 5 or 10 bytes, no bits past 32 or 64) decide what is valid. Each returns false,
- * leaving *pp alone, when the range ends first or the encoding is invalid. */
-static inline bool rec_uvarint(const uint8_t **pp, const uint8_t *end, uint32_t *v) {
-  const uint8_t *p = *pp;
-  if (p < end && p[0] < 0x80) {
-    *v = p[0];
-    *pp = p + 1;
-    return true;
-  }
-  if (end - p >= 2 && p[1] < 0x80) {
-    *v = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
-    *pp = p + 2;
-    return true;
-  }
-  struct rec_varint_long l = rec_uvarint_long(p, end);
-  if (l.next == NULL) return false;
-  *v = (uint32_t)l.value;
-  *pp = l.next;
-  return true;
-}
-
-static inline bool rec_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
+ * rules (at most 5 bytes and 32 bits, or with wide 10 bytes and 64 bits) decide what is valid.
+ * Returns false, leaving *pp alone, when the range ends first or the encoding is invalid. */
+static inline bool rec_uvar(const uint8_t **pp, const uint8_t *end, bool wide, uint64_t *v) {
   const uint8_t *p = *pp;
   if (p < end && p[0] < 0x80) {
     *v = p[0];
@@ -239,7 +214,7 @@ static inline bool rec_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t
     *pp = p + 2;
     return true;
   }
-  struct rec_varint_long l = rec_uvarlong_long(p, end);
+  struct rec_varint_long l = rec_uvar_long(p, end, wide);
   if (l.next == NULL) return false;
   *v = l.value;
   *pp = l.next;
@@ -248,15 +223,16 @@ static inline bool rec_uvarlong(const uint8_t **pp, const uint8_t *end, uint64_t
 
 /* zigzag, as wire_read_varint and wire_read_varlong */
 static inline bool rec_varint(const uint8_t **pp, const uint8_t *end, int32_t *v) {
-  uint32_t u;
-  if (!rec_uvarint(pp, end, &u)) return false;
-  *v = (int32_t)((u >> 1) ^ (~(u & 1) + 1));
+  uint64_t u;
+  if (!rec_uvar(pp, end, false, &u)) return false;
+  uint32_t w = (uint32_t)u;
+  *v = (int32_t)((w >> 1) ^ (~(w & 1) + 1));
   return true;
 }
 
 static inline bool rec_varlong(const uint8_t **pp, const uint8_t *end, int64_t *v) {
   uint64_t u;
-  if (!rec_uvarlong(pp, end, &u)) return false;
+  if (!rec_uvar(pp, end, true, &u)) return false;
   *v = (int64_t)((u >> 1) ^ (~(u & 1) + 1));
   return true;
 }

@@ -16,8 +16,9 @@ enum {
   SEG_INDEX_ENTRY_SIZE = 8, /* relative offset int32 | position int32 */
   SEG_TIME_ENTRY_SIZE = 12, /* timestamp int64 | relative offset int32 */
   SEG_PATH_MAX = 4096,
-  SEG_INDEX_WRITE_ENTRIES = 256,   /* new index entries written to the files together */
-  SEG_ZERO_FILL_BYTES = 256 << 10, /* zeros written ahead of the active segment's appends */
+  SEG_INDEX_WRITE_ENTRIES = 256, /* new index entries written to the files together */
+  SEG_ZERO_FILL_MIN = 16 << 10,  /* zeros written ahead of the active segment's appends: */
+  SEG_ZERO_FILL_MAX = 256 << 10, /* as many as it holds, within these bounds */
 };
 
 struct seg_index_entry {

@@ -25,6 +25,12 @@ static char tmp_root[256];
 static void setup(void) { test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner"); }
 static void teardown(void) { test_tmpdir_remove(tmp_root); }
 
+/* Tests that start over within one run: an empty temporary directory again. */
+static void fresh_tmp_root(void) {
+  test_tmpdir_remove(tmp_root);
+  test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+}
+
 static char *part_dir(void) {
   static char dir[300];
   snprintf(dir, sizeof(dir), "%s/topic-0", tmp_root);
@@ -266,11 +272,21 @@ static char *read_file(const char *path, size_t *size) {
   return buf;
 }
 
+/* Kafka's defaults, with a 1 MiB dedupe buffer. */
+static struct cleaner_config small_config(void) {
+  struct cleaner_config cfg;
+  cleaner_config_init(&cfg);
+  cfg.dedupe_buffer_bytes = 1 << 20;
+  return cfg;
+}
+
 static struct rec got[MODEL_MAX], want[MODEL_MAX];
 
-/* A fresh log holding n single-record updates over key_count keys, below its high watermark. */
-static struct plog *updated_log(struct plog_open_args *a, struct model *m, int n, int key_count) {
-  *a = small_args(storage_io_posix());
+/* A fresh log through io holding n single-record updates over key_count keys, below its high
+ * watermark. */
+static struct plog *updated_log(struct plog_open_args *a, struct storage_io *io, struct model *m,
+                                int n, int key_count) {
+  *a = small_args(io);
   struct plog *log = open_log(a);
   m->n = 0;
   append_updates(log, m, n, key_count, 5000);
@@ -283,7 +299,7 @@ static struct plog *updated_log(struct plog_open_args *a, struct model *m, int n
 START_TEST(many_updates_keep_only_the_latest_per_key_with_original_offsets) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 200, 7);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 200, 7);
   ck_assert_uint_gt(plog_segment_count(log), 4);
   /* the active segment's bytes, to compare after */
   int64_t bases[256];
@@ -293,9 +309,7 @@ START_TEST(many_updates_keep_only_the_latest_per_key_with_original_offsets) {
   size_t active_size, active_size2;
   char *active_before = read_file(active, &active_size);
 
-  struct cleaner_config cfg;
-  cleaner_config_init(&cfg);
-  cfg.dedupe_buffer_bytes = 1 << 20;
+  struct cleaner_config cfg = small_config();
   struct cleaner_stats st;
   ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
   ck_assert_int_eq(st.first_dirty, 0);
@@ -343,10 +357,8 @@ END_TEST
 START_TEST(a_second_pass_merges_and_a_third_changes_nothing) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 120, 5);
-  struct cleaner_config cfg;
-  cleaner_config_init(&cfg);
-  cfg.dedupe_buffer_bytes = 1 << 20;
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 120, 5);
+  struct cleaner_config cfg = small_config();
   struct cleaner_stats st;
   ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
   int64_t first_end = st.cleaned_up_to;
@@ -401,9 +413,7 @@ START_TEST(tombstones_stay_until_delete_retention_after_first_clean) {
   append_recs(log, &m, &k0, &t, 1, 5000, RB_COMPRESSION_NONE); /* offset 30: delete k0 */
   append_updates(log, &m, 40, 1, 5000); /* k0's values again, after its tombstone */
   ready(log);
-  struct cleaner_config cfg;
-  cleaner_config_init(&cfg);
-  cfg.dedupe_buffer_bytes = 1 << 20;
+  struct cleaner_config cfg = small_config();
   cfg.delete_retention_ms = 1000;
   struct cleaner_stats st;
   /* the tombstone at 30 is superseded by k0's later values: it goes like any old record */
@@ -411,8 +421,7 @@ START_TEST(tombstones_stay_until_delete_retention_after_first_clean) {
   size_t n = collect(log, got, MODEL_MAX, NULL);
   assert_same(got, n, want, expected(&m, st.cleaned_up_to, false, want));
   plog_close(log, false);
-  test_tmpdir_remove(tmp_root);
-  test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+  fresh_tmp_root();
 
   /* a tombstone that is the latest for its key */
   m.n = 0;
@@ -449,10 +458,8 @@ END_TEST
 START_TEST(min_compaction_lag_keeps_recent_segments_dirty) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 100, 4);
-  struct cleaner_config cfg;
-  cleaner_config_init(&cfg);
-  cfg.dedupe_buffer_bytes = 1 << 20;
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 100, 4);
+  struct cleaner_config cfg = small_config();
   cfg.min_compaction_lag_ms = 10000;
   struct cleaner_stats st;
   struct cleaner_cleanable cl;
@@ -484,7 +491,7 @@ END_TEST
 START_TEST(a_small_dedupe_buffer_cleans_in_several_passes) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 300, 40);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 300, 40);
   struct cleaner_config cfg;
   cleaner_config_init(&cfg);
   cfg.dedupe_buffer_bytes = 24 * 12; /* 12 slots, 10 keys */
@@ -509,8 +516,7 @@ START_TEST(a_small_dedupe_buffer_cleans_in_several_passes) {
   int keys[20];
   for (int i = 0; i < 20; i++) keys[i] = 100 + i;
   plog_close(log, true);
-  test_tmpdir_remove(tmp_root);
-  test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+  fresh_tmp_root();
   a = small_args(storage_io_posix());
   log = open_log(&a);
   m.n = 0;
@@ -528,8 +534,7 @@ START_TEST(compressed_batches_are_filtered_and_recompressed) {
   for (size_t c = 0; c < 4; c++) {
     static struct model m;
     m.n = 0;
-    test_tmpdir_remove(tmp_root);
-    test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+    fresh_tmp_root();
     struct plog_open_args a = small_args(storage_io_posix());
     struct plog *log = open_log(&a);
     for (int b = 0; b < 30; b++) {
@@ -541,9 +546,7 @@ START_TEST(compressed_batches_are_filtered_and_recompressed) {
       append_recs(log, &m, keys, tomb, 6, 5000, codecs[c]);
     }
     ready(log);
-    struct cleaner_config cfg;
-    cleaner_config_init(&cfg);
-    cfg.dedupe_buffer_bytes = 1 << 20;
+    struct cleaner_config cfg = small_config();
     struct cleaner_stats st;
     ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
     ck_assert_uint_gt(st.records_removed, 0);
@@ -581,22 +584,16 @@ START_TEST(a_crash_at_each_swap_step_leaves_each_segment_old_or_new) {
   for (int at = CLEANER_STEP_CLEANED_WRITTEN; at <= CLEANER_STEP_CHECKPOINTED; at++) {
     for (int nth = 1; nth <= 2; nth++) {
       if (at == CLEANER_STEP_CHECKPOINTED && nth == 2) continue;
-      test_tmpdir_remove(tmp_root);
-      test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+      fresh_tmp_root();
       struct fault_io *f;
       ck_assert_int_eq(fault_io_create(&f), 0);
-      struct plog_open_args a = small_args(fault_io_base(f));
-      struct plog *log = open_log(&a);
-      m.n = 0;
-      append_updates(log, &m, 150, 6, 5000);
-      ready(log);
+      struct plog_open_args a;
+      struct plog *log = updated_log(&a, fault_io_base(f), &m, 150, 6);
       int64_t bases[256];
       size_t nb = seg_bases(bases, 256);
       size_t nbefore = collect(log, before, MODEL_MAX, NULL);
       struct crash cr = {f, (enum cleaner_step)at, nth, 0, false, -1};
-      struct cleaner_config cfg;
-      cleaner_config_init(&cfg);
-      cfg.dedupe_buffer_bytes = 1 << 20;
+      struct cleaner_config cfg = small_config();
       cfg.test_step = crash_step;
       cfg.test_step_arg = &cr;
       struct cleaner_stats st;
@@ -676,18 +673,12 @@ static void assert_compacted_view(const struct model *m, const struct rec *g, si
 START_TEST(a_crash_at_each_step_of_a_merge_leaves_the_log_whole) {
   static struct model m;
   for (int at = CLEANER_STEP_CLEANED_WRITTEN; at <= CLEANER_STEP_CHECKPOINTED; at++) {
-    test_tmpdir_remove(tmp_root);
-    test_tmpdir_create(tmp_root, sizeof(tmp_root), "cleaner");
+    fresh_tmp_root();
     struct fault_io *f;
     ck_assert_int_eq(fault_io_create(&f), 0);
-    struct plog_open_args a = small_args(fault_io_base(f));
-    struct plog *log = open_log(&a);
-    m.n = 0;
-    append_updates(log, &m, 150, 6, 5000);
-    ready(log);
-    struct cleaner_config cfg;
-    cleaner_config_init(&cfg);
-    cfg.dedupe_buffer_bytes = 1 << 20;
+    struct plog_open_args a;
+    struct plog *log = updated_log(&a, fault_io_base(f), &m, 150, 6);
+    struct cleaner_config cfg = small_config();
     struct cleaner_stats st;
     ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0); /* shrinks the segments */
     ck_assert_int_eq(plog_flush(log), 0);
@@ -721,15 +712,13 @@ END_TEST
 START_TEST(a_reader_keeps_its_old_segment_across_a_swap) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 100, 3);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 100, 3);
   struct plog_read_result r;
   ck_assert_int_eq(plog_read(log, 0, 1 << 20, PLOG_NEVER, &r), 0);
   uint64_t size = r.size;
   uint8_t *before = malloc(size), *after = malloc(size);
   ck_assert_int_eq(pread(r.fd, before, size, (off_t)r.position), (ssize_t)size);
-  struct cleaner_config cfg;
-  cleaner_config_init(&cfg);
-  cfg.dedupe_buffer_bytes = 1 << 20;
+  struct cleaner_config cfg = small_config();
   struct cleaner_stats st;
   ck_assert_int_eq(cleaner_clean(log, &cfg, 10000, &st), 0);
   ck_assert_uint_gt(st.segments_cleaned, 0);
@@ -829,7 +818,7 @@ static bool dir_has(const char *suffix) {
 START_TEST(the_cleaner_thread_compacts_a_registered_log) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 300, 5);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
   wait_ok_pass();
@@ -851,7 +840,8 @@ END_TEST
 START_TEST(removing_a_log_aborts_its_pass_and_waits_for_it) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 3000, 7); /* about 200 KB: 10 s or more at 20 KB/s */
+  struct plog *log =
+      updated_log(&a, storage_io_posix(), &m, 3000, 7); /* about 200 KB: 10 s or more at 20 KB/s */
   struct log_cleaner *lc = start_cleaner(20000);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
   usleep(700000);
@@ -880,7 +870,7 @@ END_TEST
 START_TEST(a_paused_log_is_left_alone_until_resumed) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 300, 5);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
   ck_assert_int_eq(log_cleaner_add(lc, log, &never_due), 0);
   log_cleaner_pause(lc, log);
@@ -899,7 +889,7 @@ END_TEST
 START_TEST(io_max_bytes_per_second_slows_a_pass_down) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 1500, 7);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 1500, 7);
   double rate = 100000, t0 = seconds_now();
   struct log_cleaner *lc = start_cleaner(rate);
   ck_assert_int_eq(log_cleaner_add(lc, log, &default_settings), 0);
@@ -918,7 +908,7 @@ END_TEST
 START_TEST(max_compaction_lag_makes_a_log_due_below_the_ratio) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 300, 5);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
   ck_assert_int_eq(log_cleaner_add(lc, log, &never_due), 0);
   usleep(200000);
@@ -935,7 +925,7 @@ END_TEST
 START_TEST(reconfiguring_the_thread_count_restarts_the_threads) {
   static struct model m;
   struct plog_open_args a;
-  struct plog *log = updated_log(&a, &m, 300, 5);
+  struct plog *log = updated_log(&a, storage_io_posix(), &m, 300, 5);
   struct log_cleaner *lc = start_cleaner(1e308);
   struct log_cleaner_config c = {.threads = 0,
                                  .dedupe_buffer_bytes = 1 << 20,

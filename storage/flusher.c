@@ -144,6 +144,7 @@ int storage_flusher_start(bool use_syncfs, struct storage_flusher **out) {
   pthread_cond_init(&f->wake, NULL);
   pthread_cond_init(&f->idle, NULL);
   int rc = pthread_create(&f->thread, NULL, flusher_main, f);
+  if (rc == 0) pthread_setname_np(f->thread, "quire-flusher"); /* as top -H and perf show it */
   if (rc != 0) {
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->wake);
@@ -203,13 +204,17 @@ void flusher_set_flush_ms(struct storage_flusher *f, struct plog *log, int64_t f
   pthread_mutex_unlock(&f->mu);
 }
 
+/* The signal follows the unlock: signalled under the mutex, the woken thread would at once block
+ * on it again, two more futex calls for every append. */
 void flusher_note_append(struct storage_flusher *f, struct plog *log, bool due) {
+  bool wake = false;
   pthread_mutex_lock(&f->mu);
   struct flusher_entry *e = entry_find(f, log);
   if (e != NULL) {
     if (e->pending_since_ms == 0) e->pending_since_ms = mono_ms();
     if (due) e->due = true;
-    if (due || e->flush_ms != PLOG_NEVER) pthread_cond_signal(&f->wake);
+    wake = due || e->flush_ms != PLOG_NEVER;
   }
   pthread_mutex_unlock(&f->mu);
+  if (wake) pthread_cond_signal(&f->wake);
 }

@@ -210,6 +210,7 @@ static int threads_start(struct log_cleaner *lc) {
       threads_stop(lc);
       return -rc;
     }
+    pthread_setname_np(lc->threads[i], "quire-cleaner");
     lc->thread_count++;
   }
   return 0;

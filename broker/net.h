@@ -89,6 +89,7 @@ struct connection {
   int32_t inflight;          /* responses queued since the output was last empty */
   struct event *frame_timer; /* armed while a frame is incomplete */
   struct event *read_ev;     /* plaintext: the socket's reads (NULL: TLS reads through bev) */
+  struct event *write_ev;    /* plaintext: activated to write the output at the loop pass's end */
   /* plaintext: the next frame, longer than a read chunk, read into a buffer of its own (NULL:
    * none); own_frame_read of its own_frame_size bytes are in */
   uint8_t *own_frame;

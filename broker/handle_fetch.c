@@ -38,6 +38,7 @@
 #include "handle_fetch.h"
 
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +79,9 @@ struct fetch_item {
   int16_t request_error; /* answered without a read */
   struct fetch_result result;
   struct partition_waiter waiter;
+  /* while waiting: the bytes counted towards min bytes, read up to wait_offset */
+  int64_t wait_offset;
+  uint64_t wait_bytes;
 };
 
 struct fetch_op {
@@ -96,6 +100,7 @@ struct fetch_op {
   size_t count;
   struct event *event; /* the timer; activated when ready */
   bool ready;
+  uint64_t wait_bytes;          /* the items' */
   struct fetch_op *prev, *next; /* the pending list */
 };
 
@@ -164,9 +169,10 @@ static void result_error(struct fetch_result *r, int16_t error, const struct ima
   }
 }
 
-/* Reads one partition (ReplicaManager.readFromLog's read and Partition.fetchRecords). */
-static int16_t read_partition(struct fetch_op *op, struct fetch_item *it, int64_t max_bytes,
-                              bool min_one, const struct image_partition **pp) {
+/* Reads one partition from offset (ReplicaManager.readFromLog's read and Partition.fetchRecords):
+ * the fetch offset, or where a waiting fetch's last look ended. */
+static int16_t read_partition(struct fetch_op *op, struct fetch_item *it, int64_t offset,
+                              int64_t max_bytes, bool min_one, const struct image_partition **pp) {
   struct fetch_result *r = &it->result;
   const struct image_topic *t = item_topic(op, it);
   if (t == NULL || it->partition < 0 || it->partition >= t->partition_count)
@@ -203,10 +209,10 @@ static int16_t read_partition(struct fetch_op *op, struct fetch_item *it, int64_
   if (data == NULL) return (ERR_KAFKA_STORAGE_ERROR);
   int rc;
   if (max_bytes <= 0 && !min_one) { /* nothing may come: only the offset is checked */
-    rc = it->fetch_offset < start || it->fetch_offset > plog_log_end(log) ? -ERANGE : 0;
+    rc = offset < start || offset > plog_log_end(log) ? -ERANGE : 0;
     memset(data, 0, sizeof(*data));
   } else {
-    rc = plog_read(log, it->fetch_offset, max_bytes > 0 ? (uint64_t)max_bytes : 0, hw, data);
+    rc = plog_read(log, offset, max_bytes > 0 ? (uint64_t)max_bytes : 0, hw, data);
   }
   if (rc != 0) {
     free(data);
@@ -223,13 +229,14 @@ static int16_t read_partition(struct fetch_op *op, struct fetch_item *it, int64_
   return ERR_NONE;
 }
 
-/* The result of reading one partition, its error with the leader to go to. */
-static void read_one(struct fetch_op *op, struct fetch_item *it, int64_t max_bytes, bool min_one) {
+/* The result of reading one partition from offset, its error with the leader to go to. */
+static void read_one(struct fetch_op *op, struct fetch_item *it, int64_t offset, int64_t max_bytes,
+                     bool min_one) {
   struct fetch_result *r = &it->result;
   result_release(r);
   *r = (struct fetch_result){ERR_NONE, -1, -1, -1, NULL, NULL, false, -1, -1, -1, -1};
   const struct image_partition *p = NULL;
-  int16_t err = read_partition(op, it, max_bytes, min_one, &p);
+  int16_t err = read_partition(op, it, offset, max_bytes, min_one, &p);
   if (err != ERR_NONE) { /* no data was kept */
     *r = (struct fetch_result){ERR_NONE, -1, -1, -1, NULL, NULL, false, -1, -1, -1, -1};
     result_error(r, err, p);
@@ -247,7 +254,7 @@ static void read_all(struct fetch_op *op, uint64_t *bytes, bool *stop) {
     struct fetch_item *it = &op->items[i];
     if (it->request_error != ERR_NONE) continue;
     int64_t max = it->max_bytes < limit ? it->max_bytes : limit;
-    read_one(op, it, max, min_one);
+    read_one(op, it, it->fetch_offset, max, min_one);
     uint64_t size = result_size(&it->result);
     if (size > 0) min_one = false;
     limit = limit > (int64_t)size ? limit - (int64_t)size : 0;
@@ -502,19 +509,37 @@ static void fetch_ready(struct fetch_op *op) {
   event_active(op->event, EV_TIMEOUT, 1);
 }
 
-/* DelayedFetch.tryComplete: enough bytes now, or a partition failed or went away. */
+/* Counts what an item's read holds towards min bytes, up to its share (as Kafka caps the bytes
+ * available in a partition by its max bytes), and moves its wait offset past it. */
+static void wait_count(struct fetch_op *op, struct fetch_item *it) {
+  const struct plog_read_result *data = it->result.data;
+  if (data == NULL) return;
+  uint64_t share = (uint64_t)(it->max_bytes < op->max_bytes ? it->max_bytes : op->max_bytes);
+  uint64_t add = data->size;
+  if (it->wait_bytes + add > share) add = share > it->wait_bytes ? share - it->wait_bytes : 0;
+  it->wait_bytes += add;
+  op->wait_bytes += add;
+  it->wait_offset = data->next_offset;
+}
+
+/* DelayedFetch.tryComplete, for the partition whose high watermark moved: enough bytes now, or
+ * it failed or went away. It reads on from where the last look at it ended, so a fetch waiting
+ * for min bytes costs each advance the new batches only, not all of them again. */
 static void on_wake(struct partition_waiter *w, struct broker *b, bool gone) {
   struct fetch_op *op = w->arg;
+  struct fetch_item *it =
+      (struct fetch_item *)(void *)((char *)w - offsetof(struct fetch_item, waiter));
   (void)b;
   if (gone) {
     fetch_ready(op);
     return;
   }
-  uint64_t bytes;
-  bool stop;
-  read_all(op, &bytes, &stop);
-  results_release(op);
-  if (stop || bytes >= (uint64_t)op->min_bytes) fetch_ready(op);
+  int64_t share = it->max_bytes < op->max_bytes ? it->max_bytes : op->max_bytes;
+  read_one(op, it, it->wait_offset, share - (int64_t)it->wait_bytes, true);
+  bool stop = it->result.error != ERR_NONE || it->result.diverging;
+  wait_count(op, it);
+  result_release(&it->result);
+  if (stop || op->wait_bytes >= (uint64_t)op->min_bytes) fetch_ready(op);
 }
 
 /* Defers the fetch; false when it cannot wait (then it is answered at once). */
@@ -530,9 +555,13 @@ static bool fetch_wait(struct fetch_op *op, struct request_ctx *ctx) {
     op->event = NULL;
     return false;
   }
+  op->wait_bytes = 0;
   for (size_t i = 0; i < op->count; i++) {
     struct fetch_item *it = &op->items[i];
     if (it->request_error != ERR_NONE || it->result.log == NULL) continue;
+    it->wait_offset = it->fetch_offset;
+    it->wait_bytes = 0;
+    wait_count(op, it);
     it->waiter.wake = on_wake;
     it->waiter.arg = op;
     partitions_wait(op->b, it->result.log, &it->waiter);

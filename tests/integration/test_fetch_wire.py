@@ -343,6 +343,53 @@ class FetchWire(harness.BrokerTestCase):
         p = only_partition(kf.parse_fetch(box["resp"], 12))
         self.assertEqual(len(kf.batches(p["records"])), 1)
 
+    def start_fetch(self, conn, topics, min_bytes, max_wait_ms):
+        """Sends a Fetch v12 and reads its response on a thread; the box gets "resp" and "at"."""
+        conn.send(kf.request(kf.FETCH, 12, 9, kf.fetch_body(12, topics, max_wait_ms=max_wait_ms,
+                                                            min_bytes=min_bytes), flexible=True))
+        box = {}
+
+        def wait():
+            box["resp"] = conn.response()
+            box["at"] = time.monotonic()
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        self.addCleanup(waiter.join, 30)
+        return waiter, box
+
+    def test_a_fetch_waits_until_min_bytes_have_been_produced(self):
+        """DelayedFetch: each produce adds its bytes (over every partition of the fetch) until
+        min bytes are there; a partition counts at most its partition max bytes."""
+        self.require_produce()
+        harness.create_topic(self.broker, "two", partitions=2)
+        now = harness.now_ms()
+        size = len(kf.record_batch([(None, b"x" * 500, now)], now))
+        conn = self.connect()
+        waiter, box = self.start_fetch(conn, [("two", [(0, 0, 1 << 20), (1, 0, 1 << 20)])],
+                                       min_bytes=3 * size - 10, max_wait_ms=20000)
+        for _ in range(2):  # a partition woken twice counts each batch once
+            time.sleep(0.3)
+            self.produce([(None, b"x" * 500, now)], now, topic="two", partition=0)
+            waiter.join(0.3)
+            self.assertNotIn("resp", box, "answered before min bytes were there")
+        self.produce([(None, b"x" * 500, now)], now, topic="two", partition=1)
+        produced = time.monotonic()
+        waiter.join(10)
+        self.assertLess(box["at"] - produced, 1.0)
+        [(_, parts)] = kf.parse_fetch(box["resp"], 12)["topics"]
+        self.assertEqual([len(kf.batches(p["records"])) for p in parts], [2, 1])
+        # a partition max bytes of one batch: that partition never makes min bytes of two
+        conn = self.connect()
+        waiter, box = self.start_fetch(conn, [("two", [(1, 1, size + 10)])],
+                                       min_bytes=2 * size, max_wait_ms=1500)
+        started = time.monotonic()
+        for _ in range(3):
+            self.produce([(None, b"x" * 500, now)], now, topic="two", partition=1)
+        waiter.join(10)
+        self.assertGreaterEqual(box["at"] - started, 1.4)
+        p = only_partition(kf.parse_fetch(box["resp"], 12))
+        self.assertEqual([b[0] for b in kf.batches(p["records"])], [1])
+
     def test_max_bytes_returns_at_least_one_whole_batch(self):
         self.require_produce()
         now = harness.now_ms()

@@ -5,6 +5,7 @@
  *       [--create-partitions N] [--count N] [--size B] [--acks 0|1|all]
  *       [--compression none|gzip|snappy|lz4|zstd] [--linger-ms N] [--rate MSGS_PER_S]
  *       [--duration-s S] [--broker-pid PID] [--group G] [--json]
+ *       [--producer-prop KEY=VALUE]... [--consumer-prop KEY=VALUE]...
  *
  * produce  sends --count values of --size bytes (keys null, idempotence off) and times each
  *          message from produce() to its delivery report: msgs/s, MB/s and delivery latency
@@ -32,6 +33,8 @@
  * mock-cluster --topic). --broker-pid PID adds the broker's CPU time (utime +
  * stime from /proc/PID/stat) over the measured interval, per million messages, and its peak RSS
  * (VmHWM from /proc/PID/status, the process's lifetime peak) at the end. MB is 10^6 bytes.
+ * --producer-prop and --consumer-prop (up to PROPS_MAX each) set librdkafka properties after
+ * client-bench's own, which they may override (as the perf tools' --producer-props).
  *
  * Output: human-readable lines on stdout; with --json they go to stderr and stdout carries one
  * JSON object (msgs_per_s, mb_per_s, p50_ms, p99_ms, p999_ms, max_ms, broker_cpu_s,
@@ -58,6 +61,7 @@
 #define COUNT_MAX 50000000LL
 #define SIZE_MAX_BYTES (1 << 20)
 #define PARTITION_RUN_BYTES 16384
+#define PROPS_MAX 16
 #define POOL_SPAN (1 << 20)           /* value i starts somewhere in the first POOL_SPAN bytes */
 #define SETUP_TIMEOUT_MS 30000        /* topic creation, metadata, warm-up */
 #define DRAIN_TIMEOUT_MS 60000        /* after the measured loop: delivery reports, stragglers */
@@ -79,6 +83,8 @@ struct opts {
   double duration_s;
   long broker_pid; /* 0: none */
   bool json;
+  const char *producer_props[PROPS_MAX], *consumer_props[PROPS_MAX]; /* "key=value" */
+  int producer_prop_count, consumer_prop_count;
 };
 
 /* Broker resource figures; ok is false when /proc could not be read. */
@@ -142,6 +148,7 @@ static int usage(void) {
           "         [--create-partitions N] [--count N] [--size B] [--acks 0|1|all]\n"
           "         [--compression none|gzip|snappy|lz4|zstd] [--linger-ms N]\n"
           "         [--rate MSGS_PER_S] [--duration-s S] [--broker-pid PID] [--group G] [--json]\n"
+          "         [--producer-prop KEY=VALUE]... [--consumer-prop KEY=VALUE]...\n"
           "latency without --rate produces and consumes together as fast as it can.\n");
   return 2;
 }
@@ -171,6 +178,15 @@ static bool one_of(const char *s, const char *const *names) {
     if (strcmp(s, *names) == 0)
       return true;
   return false;
+}
+
+/* Keeps a "key=value" property, if there is room and it has a key. */
+static bool add_prop(const char *v, const char **props, int *count) {
+  const char *eq = strchr(v, '=');
+  if (eq == NULL || eq == v || eq - v > 255 || *count == PROPS_MAX)
+    return false;
+  props[(*count)++] = v;
+  return true;
 }
 
 /* Returns 0, or 2 after printing what is wrong. */
@@ -224,6 +240,10 @@ static int parse_args(int argc, char **argv, struct opts *o) {
       ok = parse_double(v, 0.001, 1e9, &o->rate);
     else if (strcmp(name, "--duration-s") == 0)
       ok = parse_double(v, 0.001, 1e6, &o->duration_s);
+    else if (strcmp(name, "--producer-prop") == 0)
+      ok = add_prop(v, o->producer_props, &o->producer_prop_count);
+    else if (strcmp(name, "--consumer-prop") == 0)
+      ok = add_prop(v, o->consumer_props, &o->consumer_prop_count);
     else
       return usage();
     if (!ok) {
@@ -343,6 +363,18 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value) {
   return 0;
 }
 
+/* Sets "key=value" properties (validated by add_prop) in order. */
+static int conf_set_props(rd_kafka_conf_t *conf, const char *const *props, int count) {
+  for (int i = 0; i < count; i++) {
+    const char *eq = strchr(props[i], '=');
+    char key[256];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - props[i]), props[i]);
+    if (conf_set(conf, key, eq + 1) != 0)
+      return -1;
+  }
+  return 0;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   struct bench *b = opaque;
   int64_t now = now_ns();
@@ -373,7 +405,8 @@ static rd_kafka_t *new_producer(struct bench *b) {
       conf_set(conf, "linger.ms", linger) != 0 ||
       conf_set(conf, "enable.idempotence", "false") != 0 ||
       conf_set(conf, "socket.nagle.disable", "true") != 0 ||
-      conf_set(conf, "message.timeout.ms", "60000") != 0) {
+      conf_set(conf, "message.timeout.ms", "60000") != 0 ||
+      conf_set_props(conf, o->producer_props, o->producer_prop_count) != 0) {
     rd_kafka_conf_destroy(conf);
     return NULL;
   }
@@ -396,7 +429,8 @@ static rd_kafka_t *new_consumer(const struct opts *o) {
       conf_set(conf, "enable.auto.commit", "false") != 0 ||
       conf_set(conf, "auto.offset.reset", "earliest") != 0 ||
       conf_set(conf, "socket.nagle.disable", "true") != 0 ||
-      conf_set(conf, "group.id", o->group != NULL ? o->group : "client-bench") != 0) {
+      conf_set(conf, "group.id", o->group != NULL ? o->group : "client-bench") != 0 ||
+      conf_set_props(conf, o->consumer_props, o->consumer_prop_count) != 0) {
     rd_kafka_conf_destroy(conf);
     return NULL;
   }

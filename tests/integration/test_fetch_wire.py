@@ -322,27 +322,6 @@ class FetchWire(harness.BrokerTestCase):
             # identical but for the broker's baseOffset and partitionLeaderEpoch (outside the CRC)
             self.assertEqual(raw[8:12] + raw[16:], sent[8:12] + sent[16:])
 
-    def test_a_long_poll_is_woken_by_a_produce(self):
-        self.require_produce()
-        conn = self.connect()
-        conn.send(kf.request(kf.FETCH, 12, 9, kf.fetch_body(12, [("t", [(0, 0, 1 << 20)])],
-                                                            max_wait_ms=20000), flexible=True))
-        box = {}
-
-        def wait():
-            box["resp"] = conn.response()
-            box["at"] = time.monotonic()
-        waiter = threading.Thread(target=wait)
-        waiter.start()
-        time.sleep(0.3)
-        self.produce([(None, b"hello", harness.now_ms())], harness.now_ms())
-        produced = time.monotonic()
-        waiter.join(10)
-        self.assertIn("resp", box)
-        self.assertLess(box["at"] - produced, 1.0)
-        p = only_partition(kf.parse_fetch(box["resp"], 12))
-        self.assertEqual(len(kf.batches(p["records"])), 1)
-
     def start_fetch(self, conn, topics, min_bytes, max_wait_ms):
         """Sends a Fetch v12 and reads its response on a thread; the box gets "resp" and "at"."""
         conn.send(kf.request(kf.FETCH, 12, 9, kf.fetch_body(12, topics, max_wait_ms=max_wait_ms,
@@ -356,6 +335,19 @@ class FetchWire(harness.BrokerTestCase):
         waiter.start()
         self.addCleanup(waiter.join, 30)
         return waiter, box
+
+    def test_a_long_poll_is_woken_by_a_produce(self):
+        self.require_produce()
+        waiter, box = self.start_fetch(self.connect(), [("t", [(0, 0, 1 << 20)])], min_bytes=1,
+                                       max_wait_ms=20000)
+        time.sleep(0.3)
+        self.produce([(None, b"hello", harness.now_ms())], harness.now_ms())
+        produced = time.monotonic()
+        waiter.join(10)
+        self.assertIn("resp", box)
+        self.assertLess(box["at"] - produced, 1.0)
+        p = only_partition(kf.parse_fetch(box["resp"], 12))
+        self.assertEqual(len(kf.batches(p["records"])), 1)
 
     def test_a_fetch_waits_until_min_bytes_have_been_produced(self):
         """DelayedFetch: each produce adds its bytes (over every partition of the fetch) until

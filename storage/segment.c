@@ -118,6 +118,7 @@ static void seg_free(struct segment *s) {
   if (s->time_fd >= 0) sio_close(s->io, s->time_fd);
   free(s->index);
   free(s->times);
+  free(s->recent);
   free(s);
 }
 
@@ -200,10 +201,40 @@ int seg_read(struct segment *s, uint64_t position, void *buf, size_t size) {
   return rc == -ENODATA ? -EBADMSG : rc;
 }
 
+/* ---- the active segment's recent batches ---- */
+
+static void seg_recent_note(struct segment *s, const struct seg_batch *b) {
+  if (s->recent == NULL && (s->recent = malloc(SEG_RECENT * sizeof(*s->recent))) == NULL)
+    return; /* only a cache */
+  s->recent[s->recent_next] = *b;
+  s->recent_next = (s->recent_next + 1) % SEG_RECENT;
+  if (s->recent_count < SEG_RECENT) s->recent_count++;
+}
+
+/* Newest first: the ring's positions grow with each append. */
+static bool seg_recent_find(const struct segment *s, uint64_t position, struct seg_batch *b) {
+  for (size_t i = 1; i <= s->recent_count; i++) {
+    const struct seg_batch *r = &s->recent[(s->recent_next + SEG_RECENT - i) % SEG_RECENT];
+    if (r->position == position) {
+      *b = *r;
+      return true;
+    }
+    if (r->position < position) break;
+  }
+  return false;
+}
+
+static void seg_recent_drop(struct segment *s) {
+  free(s->recent);
+  s->recent = NULL;
+  s->recent_next = s->recent_count = 0;
+}
+
 int seg_read_batch(struct segment *s, uint64_t position, struct seg_batch *b) {
   uint8_t hdr[RB_HEADER_SIZE];
   struct record_batch rb;
   if (position + RB_HEADER_SIZE > s->size) return -EBADMSG;
+  if (s->recent != NULL && seg_recent_find(s, position, b)) return 0;
   int rc = sio_pread_full(s->io, s->log_fd, hdr, sizeof(hdr), position);
   if (rc != 0) return rc == -ENODATA ? -EBADMSG : rc;
   rc = rb_parse_header(hdr, sizeof(hdr), &rb);
@@ -529,6 +560,7 @@ int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct
     struct seg_batch b = batches[i];
     b.position += s->size;
     seg_index_note(s, &b);
+    seg_recent_note(s, &b);
   }
   s->size += size;
   return 0;
@@ -670,6 +702,7 @@ int seg_truncate(struct segment *s, int64_t offset) {
   uint64_t pos;
   int rc = seg_find_position(s, offset, &pos);
   if (rc != 0 || pos >= s->size) return rc;
+  seg_recent_drop(s); /* the batches past pos go, and new ones may start anywhere after it */
   rc = sio_ftruncate(s->io, s->log_fd, pos);
   if (rc != 0) return rc;
   s->size = s->file_size = pos;
@@ -699,6 +732,7 @@ int seg_truncate(struct segment *s, int64_t offset) {
 }
 
 int seg_make_inactive(struct segment *s) {
+  seg_recent_drop(s);
   seg_time_maybe_append(s, true);
   /* index files are hints (invariant 3): on a full disk they stay short, and loading reads
    * batch headers from their last entry on */

@@ -19,6 +19,7 @@ enum {
   SEG_INDEX_WRITE_ENTRIES = 256, /* new index entries written to the files together */
   SEG_ZERO_FILL_MIN = 16 << 10,  /* zeros written ahead of the active segment's appends: */
   SEG_ZERO_FILL_MAX = 256 << 10, /* as many as it holds, within these bounds */
+  SEG_RECENT = 32,               /* batch headers the active segment keeps of its last appends */
 };
 
 struct seg_index_entry {
@@ -60,6 +61,11 @@ struct segment {
   int64_t created_ms;        /* clock at creation or file mtime at load */
   bool index_files_stale;    /* an index write failed: rewrite both from memory on trim */
   bool active;               /* index files at full preallocated size */
+  /* While active: the headers of the last SEG_RECENT batches appended, a ring (recent_next is
+   * the slot of the next one), so that reads near the end of the log (consumers at the tail)
+   * find their batches without a pread. NULL until the first append. */
+  struct seg_batch *recent;
+  size_t recent_next, recent_count;
   /* owned by plog.c under its mutex */
   bool log_dirty, index_dirty;
 };
@@ -104,7 +110,8 @@ bool seg_index_full(const struct segment *s);
 
 /* Reads size bytes at position of the valid part of .log ([0, s->size)); -EBADMSG past it. */
 int seg_read(struct segment *s, uint64_t position, void *buf, size_t size);
-/* Reads the header of the batch at position (which must be < size). */
+/* Reads the header of the batch at position (which must be < size); from memory when it is one
+ * of the active segment's recent appends. */
 int seg_read_batch(struct segment *s, uint64_t position, struct seg_batch *b);
 /* Position of the first batch whose last offset >= offset; size when there is none. */
 int seg_find_position(struct segment *s, int64_t offset, uint64_t *position);

@@ -396,6 +396,70 @@ START_TEST(index_files_are_written_in_groups) {
 }
 END_TEST
 
+/* The POSIX io, counting preads. */
+struct counting_io {
+  struct storage_io base;
+  struct storage_io_ops ops;
+  unsigned preads;
+};
+
+static int counting_pread(struct storage_io *io, int fd, void *buf, size_t size, uint64_t pos,
+                          size_t *read_size) {
+  struct counting_io *c = (struct counting_io *)io;
+  c->preads++;
+  return storage_io_posix()->ops->pread(io, fd, buf, size, pos, read_size);
+}
+
+static struct storage_io *counting_io_init(struct counting_io *c) {
+  c->ops = *storage_io_posix()->ops;
+  c->ops.pread = counting_pread;
+  c->base.ops = &c->ops;
+  c->preads = 0;
+  return &c->base;
+}
+
+/* Reads from each of the last n batches (3 offsets each) up to the log end, checked; returns the
+ * preads they took. */
+static unsigned tail_read_preads(struct plog *log, struct counting_io *io, int n) {
+  unsigned before = io->preads;
+  for (int64_t off = plog_log_end(log) - 3 * n; off < plog_log_end(log); off++) {
+    struct plog_read_result r;
+    ck_assert_int_eq(plog_read(log, off, 1 << 20, PLOG_NEVER, &r), 0);
+    ck_assert_int_eq(r.first_offset, off - off % 3);
+    ck_assert_int_eq(r.next_offset, plog_log_end(log));
+    plog_read_release(&r);
+  }
+  return io->preads - before;
+}
+
+/* Consumers at the tail: the active segment's last SEG_RECENT batch headers come from memory;
+ * older ones, and everything after a truncation moved batch boundaries, are read and right. */
+START_TEST(tail_reads_take_batch_headers_from_memory) {
+  struct counting_io cio;
+  struct plog_open_args a = small_args(counting_io_init(&cio), part_dir());
+  a.config.segment_bytes = 1 << 20;
+  struct plog *log = open_log(&a);
+  append_batches(log, 3 * SEG_RECENT);
+  /* a read's walk starts at an index entry (every 256 bytes: every other batch) at or before it */
+  ck_assert_uint_eq(tail_read_preads(log, &cio, SEG_RECENT - 2), 0);
+  ck_assert_uint_gt(tail_read_preads(log, &cio, 3 * SEG_RECENT), 0); /* the count counts */
+  ck_assert_int_eq(read_all_checked(log, 1), 9 * SEG_RECENT);
+  /* cut mid-log, then batches of another size: positions the old ones had now mean nothing */
+  ck_assert_int_eq(plog_truncate(log, 3 * SEG_RECENT + 1), 0);
+  ck_assert_int_eq(plog_log_end(log), 3 * SEG_RECENT);
+  uint8_t buf[4096];
+  struct plog_append_info info;
+  for (int i = 0; i < SEG_RECENT; i++) {
+    size_t size = make_batch(buf, 3, 1000, 10, 70);
+    ck_assert_int_eq(plog_append(log, buf, size, 5, 1000, &info), 0);
+  }
+  ck_assert_uint_eq(tail_read_preads(log, &cio, SEG_RECENT - 2), 0);
+  ck_assert_int_eq(read_all_checked(log, 1), 6 * SEG_RECENT);
+  ck_assert_int_eq(read_all_checked(log, 700), 6 * SEG_RECENT);
+  plog_close(log, true);
+}
+END_TEST
+
 static uint64_t file_size_of(int64_t base) {
   char path[512];
   struct stat st;
@@ -939,6 +1003,7 @@ static Suite *storage_suite(void) {
   tcase_add_test(tc, recovery_cuts_torn_tail_and_bit_flips);
   tcase_add_test(tc, missing_indexes_are_rebuilt);
   tcase_add_test(tc, index_files_are_written_in_groups);
+  tcase_add_test(tc, tail_reads_take_batch_headers_from_memory);
   tcase_add_test(tc, zero_filled_tails_are_not_torn_writes);
   tcase_add_test(tc, recovery_ends_the_log_at_a_segment_that_lost_its_tail);
   tcase_add_test(tc, power_loss_keeps_everything_reported_durable);

@@ -88,6 +88,7 @@ struct plog {
   int64_t now_ms;      /* the latest clock a caller gave (snapshot loads drop expired producers) */
   uint64_t fs_id;      /* the file system of dir (sio_fs_id), for the flusher's shared syncfs */
   size_t flusher_slot; /* where the flusher keeps this log's entry; flusher.c's, under its mutex */
+  bool flush_shared;   /* its last flush was a syncfs shared with other logs: no zero fill */
 };
 
 void plog_config_init(struct plog_config *c) {
@@ -791,7 +792,8 @@ static int plog_append_common(struct plog *log, uint8_t *data, size_t size, bool
     if (recorded) undo_count++;
   }
   struct segment *s = plog_active(log);
-  rc = seg_append(s, data, size, batches, count);
+  /* zeros ahead of the appends save this log's own fdatasyncs a file size to write */
+  rc = seg_append(s, data, size, batches, count, plog_flush_enabled(log) && !log->flush_shared);
   if (rc != 0) {
     plog_undo_producers(log, undo, undo_count);
     goto out;
@@ -896,6 +898,7 @@ void plog_flush_end(struct plog_flush *fl) {
   }
 
   pthread_mutex_lock(&log->mu);
+  log->flush_shared = fl->fs_synced;
   if (rc != 0) {
     log->failed = rc;
   } else if (log->truncations == fl->truncations && fl->target > log->flushed_end) {

@@ -102,9 +102,11 @@ int seg_recover(struct segment *s, int64_t expected_offset, uint32_t batch_size_
                 bool *truncated);
 
 /* Appends whole, validated batches (their offsets already assigned) at the end of .log and
- * indexes them. On failure the log is cut back (best effort) and size is unchanged. */
+ * indexes them; zero_fill: an append past the end of the file writes zeros after itself (see
+ * the design note in segment.c). On failure the log is cut back (best effort) and size is
+ * unchanged. */
 int seg_append(struct segment *s, const uint8_t *data, size_t size, const struct seg_batch *batches,
-               size_t batch_count);
+               size_t batch_count, bool zero_fill);
 /* Whether the indexes have room for one more entry each. */
 bool seg_index_full(const struct segment *s);
 

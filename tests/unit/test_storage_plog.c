@@ -836,33 +836,60 @@ START_TEST(flusher_groups_appends_into_few_syncs) {
 }
 END_TEST
 
+/* Logs flushed by one flusher, in directories of their own, each with a batch made durable. */
+enum { FLUSHED_LOGS_MAX = 6 };
+struct flushed_logs {
+  struct fault_io *f;
+  struct storage_flusher *fl;
+  int n;
+  struct durable_probe probes[FLUSHED_LOGS_MAX];
+  struct plog *logs[FLUSHED_LOGS_MAX];
+  char dirs[FLUSHED_LOGS_MAX][300];
+  struct plog_open_args args[FLUSHED_LOGS_MAX];
+};
+
+/* Waits until every log is durable to its end. */
+static void flushed_logs_wait(struct flushed_logs *t) {
+  for (int i = 0; i < t->n; i++) {
+    int64_t end = plog_log_end(t->logs[i]);
+    for (int k = 0; k < 5000 && atomic_load(&t->probes[i].durable) < end; k++) usleep(1000);
+    ck_assert_int_eq(atomic_load(&t->probes[i].durable), end);
+  }
+}
+
+static void flushed_logs_open(struct flushed_logs *t, int n, bool use_syncfs) {
+  t->n = n;
+  ck_assert_int_eq(fault_io_create(&t->f), 0);
+  ck_assert_int_eq(storage_flusher_start(use_syncfs, &t->fl), 0);
+  for (int i = 0; i < n; i++) {
+    atomic_init(&t->probes[i].durable, 0);
+    atomic_init(&t->probes[i].errors, 0);
+    snprintf(t->dirs[i], sizeof(t->dirs[i]), "%s/flushed-%d", tmp_root, i);
+    t->args[i] = small_args(fault_io_base(t->f), t->dirs[i]);
+    t->args[i].config.segment_bytes = 1 << 20;
+    t->args[i].flusher = t->fl;
+    t->args[i].on_durable = on_durable;
+    t->args[i].on_durable_arg = &t->probes[i];
+    t->logs[i] = open_log(&t->args[i]);
+    append_batches(t->logs[i], 1); /* writes the leader epoch file, itself synced at once */
+  }
+  flushed_logs_wait(t);
+}
+
+static void flushed_logs_close(struct flushed_logs *t) {
+  storage_flusher_stop(t->fl);
+  fault_io_destroy(t->f);
+}
+
 /* A flusher round over several logs: with use_syncfs one syncfs makes all of them durable, and
  * without it each gets its own fdatasync. Either way a power loss right after keeps exactly
  * what was reported durable, in every log. */
 static void flush_round_check(bool use_syncfs) {
   enum { LOGS = 6 };
-  struct fault_io *f;
-  ck_assert_int_eq(fault_io_create(&f), 0);
-  struct storage_flusher *fl;
-  ck_assert_int_eq(storage_flusher_start(use_syncfs, &fl), 0);
-  struct durable_probe probes[LOGS];
-  struct plog *logs[LOGS];
-  char dirs[LOGS][300];
-  struct plog_open_args args[LOGS];
-  for (int i = 0; i < LOGS; i++) {
-    atomic_init(&probes[i].durable, 0);
-    atomic_init(&probes[i].errors, 0);
-    snprintf(dirs[i], sizeof(dirs[i]), "%s/round-%d", tmp_root, i);
-    args[i] = small_args(fault_io_base(f), dirs[i]);
-    args[i].config.segment_bytes = 1 << 20;
-    args[i].flusher = fl;
-    args[i].on_durable = on_durable;
-    args[i].on_durable_arg = &probes[i];
-    logs[i] = open_log(&args[i]);
-    append_batches(logs[i], 1); /* writes the leader epoch file, itself synced at once */
-  }
-  for (int i = 0; i < LOGS; i++)
-    for (int k = 0; k < 5000 && atomic_load(&probes[i].durable) < 3; k++) usleep(1000);
+  struct flushed_logs t;
+  flushed_logs_open(&t, LOGS, use_syncfs);
+  struct fault_io *f = t.f;
+  struct plog **logs = t.logs;
   /* the next append starts a round that waits in its sync; the rest pile up behind it */
   unsigned syncs_before = fault_io_sync_count(f);
   fault_io_hold_syncs(f, true);
@@ -870,11 +897,7 @@ static void flush_round_check(bool use_syncfs) {
   usleep(20000);
   for (int i = 0; i < LOGS; i++) append_batches(logs[i], 2);
   fault_io_hold_syncs(f, false);
-  for (int i = 0; i < LOGS; i++) {
-    int64_t end = plog_log_end(logs[i]);
-    for (int k = 0; k < 5000 && atomic_load(&probes[i].durable) < end; k++) usleep(1000);
-    ck_assert_int_eq(atomic_load(&probes[i].durable), end);
-  }
+  flushed_logs_wait(&t);
   unsigned syncs = fault_io_sync_count(f) - syncs_before;
   if (use_syncfs) {
     ck_assert_uint_ge(fault_io_syncfs_count(f), 1);
@@ -889,18 +912,53 @@ static void flush_round_check(bool use_syncfs) {
   ck_assert_int_eq(fault_io_power_loss(f), 0);
   fault_io_hold_syncs(f, false);
   for (int i = 0; i < LOGS; i++) {
-    int64_t durable = atomic_load(&probes[i].durable);
+    int64_t durable = atomic_load(&t.probes[i].durable);
     plog_close(logs[i], false);
-    args[i].clean_shutdown = false;
-    args[i].recovery_point = 0;
-    logs[i] = open_log(&args[i]);
+    t.args[i].clean_shutdown = false;
+    t.args[i].recovery_point = 0;
+    logs[i] = open_log(&t.args[i]);
     ck_assert_int_eq(plog_log_end(logs[i]), durable);
     ck_assert_int_eq(read_all_checked(logs[i], 300), durable);
     plog_close(logs[i], true);
   }
-  storage_flusher_stop(fl);
-  fault_io_destroy(f);
+  flushed_logs_close(&t);
 }
+
+/* Zero fill is for logs whose flushes are fdatasyncs of their own: none with flushing off, and
+ * none after a flush shared one syncfs with other logs. */
+START_TEST(zero_fill_only_where_flushes_are_the_logs_own) {
+  struct plog_open_args a = small_args(storage_io_posix(), part_dir());
+  a.config.segment_bytes = 1 << 20;
+  a.config.flush_messages = PLOG_NEVER;
+  struct plog *log = open_log(&a);
+  append_batches(log, 20);
+  ck_assert_uint_eq(file_size_of(0), plog_size(log));
+  plog_close(log, true);
+
+  struct flushed_logs t;
+  flushed_logs_open(&t, 4, true);
+  char path[512];
+  snprintf(path, sizeof(path), "%.299s/%020d.log", t.dirs[1], 0);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  uint64_t filled = (uint64_t)st.st_size;
+  ck_assert_uint_gt(filled, plog_size(t.logs[1])); /* flushed alone so far: zeros ahead */
+  /* log 0's append starts a round that waits in its sync; the others pile up behind it and are
+   * flushed together, by one syncfs */
+  fault_io_hold_syncs(t.f, true);
+  for (int i = 0; i < t.n; i++) append_batches(t.logs[i], 1);
+  fault_io_hold_syncs(t.f, false);
+  flushed_logs_wait(&t);
+  ck_assert_uint_ge(fault_io_syncfs_count(t.f), 1);
+  fault_io_hold_syncs(t.f, true); /* a round of log 1 alone would bring the zero fill back */
+  while (plog_size(t.logs[1]) <= filled) append_batches(t.logs[1], 1); /* past the zeros */
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_uint_eq((uint64_t)st.st_size, plog_size(t.logs[1]));
+  fault_io_hold_syncs(t.f, false);
+  for (int i = 0; i < t.n; i++) plog_close(t.logs[i], true);
+  flushed_logs_close(&t);
+}
+END_TEST
 
 START_TEST(flusher_round_shares_one_syncfs) { flush_round_check(true); }
 END_TEST
@@ -1016,6 +1074,7 @@ static Suite *storage_suite(void) {
   tcase_add_test(tc, recovery_scans_only_after_recovery_point_unless_clean);
   tcase_add_test(tc, flusher_groups_appends_into_few_syncs);
   tcase_add_test(tc, flusher_round_shares_one_syncfs);
+  tcase_add_test(tc, zero_fill_only_where_flushes_are_the_logs_own);
   tcase_add_test(tc, flusher_round_without_syncfs_syncs_each_file);
   tcase_add_test(tc, replica_append_keeps_offsets);
   tcase_add_test(tc, kill_9_mid_append_loses_nothing_reported_durable);

@@ -509,12 +509,18 @@ static void fetch_ready(struct fetch_op *op) {
   event_active(op->event, EV_TIMEOUT, 1);
 }
 
-/* Counts what an item's read holds towards min bytes, up to its share (as Kafka caps the bytes
- * available in a partition by its max bytes), and moves its wait offset past it. */
+/* The most an item counts towards min bytes: Kafka caps the bytes available in a partition by
+ * its max bytes. */
+static int64_t wait_share(const struct fetch_op *op, const struct fetch_item *it) {
+  return it->max_bytes < op->max_bytes ? it->max_bytes : op->max_bytes;
+}
+
+/* Counts what an item's read holds towards min bytes, up to its share, and moves its wait offset
+ * past it. */
 static void wait_count(struct fetch_op *op, struct fetch_item *it) {
   const struct plog_read_result *data = it->result.data;
   if (data == NULL) return;
-  uint64_t share = (uint64_t)(it->max_bytes < op->max_bytes ? it->max_bytes : op->max_bytes);
+  uint64_t share = (uint64_t)wait_share(op, it);
   uint64_t add = data->size;
   if (it->wait_bytes + add > share) add = share > it->wait_bytes ? share - it->wait_bytes : 0;
   it->wait_bytes += add;
@@ -534,8 +540,7 @@ static void on_wake(struct partition_waiter *w, struct broker *b, bool gone) {
     fetch_ready(op);
     return;
   }
-  int64_t share = it->max_bytes < op->max_bytes ? it->max_bytes : op->max_bytes;
-  read_one(op, it, it->wait_offset, share - (int64_t)it->wait_bytes, true);
+  read_one(op, it, it->wait_offset, wait_share(op, it) - (int64_t)it->wait_bytes, true);
   bool stop = it->result.error != ERR_NONE || it->result.diverging;
   wait_count(op, it);
   result_release(&it->result);

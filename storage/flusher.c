@@ -144,7 +144,6 @@ int storage_flusher_start(bool use_syncfs, struct storage_flusher **out) {
   pthread_cond_init(&f->wake, NULL);
   pthread_cond_init(&f->idle, NULL);
   int rc = pthread_create(&f->thread, NULL, flusher_main, f);
-  if (rc == 0) pthread_setname_np(f->thread, "quire-flusher"); /* as top -H and perf show it */
   if (rc != 0) {
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->wake);
@@ -152,6 +151,7 @@ int storage_flusher_start(bool use_syncfs, struct storage_flusher **out) {
     free(f);
     return -rc;
   }
+  pthread_setname_np(f->thread, "quire-flusher"); /* as top -H and perf show it */
   *out = f;
   return 0;
 }
